@@ -1,0 +1,165 @@
+"""``catalogue build``: load → plan steps → run or reuse → index → swap in atomically."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import problems as problems_mod
+from .model import Catalogue
+from .output import Staging
+from .pipeline import Step, digest_of, plan, run_steps
+from .readers.tree import load
+from .render import TEMPLATES, make_environment, templates_digest
+from .state import STATE_FILE, BuildState, StepRecord, load_state
+from .steps import search
+from .steps.api import api_steps
+from .steps.assets import asset_steps
+from .steps.context import RenderContext, Thumb, site_root
+from .steps.pages import page_steps
+from .steps.sitemap import sitemap_steps
+from .steps.thumbnails import thumbnail_steps
+
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    content: Path
+    out: Path
+    today: dt.date
+    jobs: int | None = None
+    base_url: str | None = None
+    clean: bool = False
+    templates: Path = TEMPLATES
+
+
+@dataclass
+class Tally:
+    run: int = 0
+    reused: int = 0
+    files: int = 0
+
+
+def _execute(
+    steps: list[Step], staging: Staging, old: BuildState, new: BuildState, jobs: int,
+    tally: Tally, echo: Echo,
+) -> None:
+    """Reuse steps whose digest is unchanged and whose files are still there; run the rest."""
+    to_run: list[Step] = []
+    for step in steps:
+        prev = old.steps.get(step.id)
+        if (
+            prev is not None and prev.digest == step.digest
+            and prev.outputs == list(step.outputs)
+            and all(staging.reuse(o) for o in step.outputs)
+        ):
+            new.steps[step.id] = prev
+            tally.reused += 1
+            tally.files += len(step.outputs)
+            for w in prev.warnings:
+                echo(f"warning: {w}")
+            continue
+        to_run.append(step)
+    results = run_steps(to_run, jobs)
+    for step in to_run:
+        result = results[step.id]
+        for rel, data in sorted(result.files.items()):
+            staging.write(rel, data)
+        for w in result.warnings:
+            echo(f"warning: {w}")
+        new.steps[step.id] = StepRecord(
+            step.digest, list(step.outputs), list(result.warnings), dict(result.info)
+        )
+        tally.run += 1
+        tally.files += len(step.outputs)
+
+
+def _search_index(
+    staging: Staging, page_steps_: list[Step], old: BuildState, new: BuildState,
+    tally: Tally, echo: Echo,
+) -> None:
+    version = search.pagefind_version()
+    digest = digest_of(version, sorted((s.id, s.digest) for s in page_steps_))
+    prev = old.steps.get("search:pagefind")
+    old_dir = staging.out / search.OUTPUT_DIR
+    if prev is not None and prev.digest == digest and old_dir.is_dir():
+        reused = [p.relative_to(staging.out).as_posix() for p in sorted(old_dir.rglob("*")) if p.is_file()]
+        if all(staging.reuse(rel) for rel in reused):
+            new.steps["search:pagefind"] = prev
+            tally.reused += 1
+            tally.files += len(reused)
+            return
+        shutil.rmtree(staging.root / search.OUTPUT_DIR, ignore_errors=True)
+    summary = search.build_index(staging.root)
+    written = sorted(
+        p.relative_to(staging.root).as_posix()
+        for p in (staging.root / search.OUTPUT_DIR).rglob("*") if p.is_file()
+    )
+    new.steps["search:pagefind"] = StepRecord(digest, written, [], {"summary": summary})
+    tally.run += 1
+    tally.files += len(written)
+    if summary:
+        echo(f"search: {summary}")
+
+
+def _context(catalogue: Catalogue, options: BuildOptions, thumbs: dict) -> RenderContext:
+    env = make_environment(options.templates)
+    return RenderContext(
+        catalogue=catalogue, site=catalogue.site, env=env,
+        templates_digest=templates_digest(options.templates), thumbs=thumbs,
+    )
+
+
+def run_build(options: BuildOptions, echo: Echo) -> bool:
+    started = time.perf_counter()
+    catalogue, found = load(options.content, options.today)
+    if found:
+        echo(problems_mod.render(found))
+    if catalogue is None:
+        echo(f"build: stopped, {problems_mod.summary(found)}; the previous site is unchanged")
+        return False
+    if options.base_url:
+        site = catalogue.site.model_copy(update={"base_url": options.base_url.rstrip("/")})
+        catalogue = catalogue.model_copy(update={"site": site})
+    jobs = options.jobs or os.cpu_count() or 1
+    old, reason = (BuildState(), "--clean") if options.clean else load_state(options.out)
+    if reason:
+        echo(f"build: full rebuild ({reason})")
+    new = BuildState(sources=dict(old.sources))
+    tally = Tally()
+    with Staging(options.out) as staging:
+        # phase 1: images (their results decide what pages show)
+        t_steps, used = thumbnail_steps(catalogue, options.content, new.sources)
+        _execute(plan(t_steps), staging, old, new, jobs, tally, echo)
+        thumbs: dict[tuple[str, str], Thumb] = {}
+        root = site_root(catalogue.site)
+        for key, step_id in used.items():
+            rec = new.steps[step_id]
+            thumbs[key] = Thumb(
+                url=f"{root}/{rec.outputs[0]}", width=int(rec.info.get("width", 0)),
+                height=int(rec.info.get("height", 0)), ok=bool(rec.info.get("ok")),
+            )
+        # phase 2: pages, API, sitemap, assets
+        ctx = _context(catalogue, options, thumbs)
+        pages = page_steps(ctx)
+        steps = plan([*pages, *api_steps(ctx), *sitemap_steps(ctx),
+                      *asset_steps(options.templates / "static")])
+        _execute(steps, staging, old, new, jobs, tally, echo)
+        # phase 3: the search index over the written pages
+        _search_index(staging, pages, old, new, tally, echo)
+        new.sources = {k: v for k, v in new.sources.items() if (Path.cwd() / k).exists()}
+        staging.write(STATE_FILE, new.to_bytes())
+        staging.commit()
+    public = len(catalogue.public())
+    elapsed = time.perf_counter() - started
+    echo(
+        f"build: {public} public studies; {tally.files} files "
+        f"({tally.run} steps run, {tally.reused} reused) in {elapsed:.1f} s → {options.out}"
+    )
+    return True

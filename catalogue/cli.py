@@ -1,0 +1,129 @@
+"""The ``catalogue`` command: parse options, call one function, map the result to an exit code.
+
+Exit codes: 0 success, 1 content errors (or a failed build), 2 usage errors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+
+from . import problems as problems_mod
+from .clock import resolve_today
+
+HELP_CONTENT = "Content tree to read."
+HELP_OUT = "Folder of the built site."
+HELP_TODAY = "Build as if today were DATE (YYYY-MM-DD); default: today or SOURCE_DATE_EPOCH."
+
+
+def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date of the form YYYY-MM-DD") from None
+
+
+content_option = click.option(
+    "--content", type=click.Path(file_okay=False, path_type=Path), default=Path("content"),
+    show_default=True, help=HELP_CONTENT,
+)
+out_option = click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
+    show_default=True, help=HELP_OUT,
+)
+today_option = click.option("--today", callback=_date, metavar="DATE", help=HELP_TODAY)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="catalogue")
+def main() -> None:
+    """Build a static website for an archive of bioimaging studies.
+
+    Example: catalogue validate && catalogue build && catalogue serve
+    """
+
+
+@main.command()
+@content_option
+@today_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "github", "json"]), default="text",
+    show_default=True, help="text for people, github for Actions annotations, json for tools.",
+)
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+def validate(content: Path, today: dt.date | None, fmt: str, strict: bool) -> None:
+    """Check the whole content tree and print every problem as path:line: message.
+
+    Example: catalogue validate --content content
+
+    Exits 1 when any error is found (or any warning, with --strict), 0 otherwise.
+    """
+    from .readers.tree import load
+
+    _, found = load(content, resolve_today(today))
+    if found:
+        click.echo(problems_mod.render(found, fmt), file=sys.stdout if fmt == "json" else sys.stderr)
+    failing = found if strict else problems_mod.errors(found)
+    click.echo(f"validate: {problems_mod.summary(found)}", err=True)
+    sys.exit(1 if failing else 0)
+
+
+@main.command()
+@content_option
+@out_option
+@today_option
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
+              help="Parallel workers for image work (default: number of CPUs).")
+@click.option("--base-url", default=None, help="Override site.yaml base_url (e.g. for a preview).")
+@click.option("--clean", is_flag=True, help="Ignore the previous build and rebuild everything.")
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+def build(
+    content: Path, out: Path, today: dt.date | None, jobs: int | None,
+    base_url: str | None, clean: bool, debug: bool,
+) -> None:
+    """Validate the content, then build the whole site into --out, atomically.
+
+    Example: catalogue build --content content --out build --today 2026-01-01
+
+    The previous site stays untouched if the build fails. Exits 1 on content errors.
+    """
+    from .builder import BuildOptions, run_build
+
+    options = BuildOptions(
+        content=content, out=out, today=resolve_today(today), jobs=jobs,
+        base_url=base_url, clean=clean,
+    )
+    try:
+        ok = run_build(options, echo=lambda m: click.echo(m, err=True))
+    except Exception:
+        if debug:
+            raise
+        click.echo("build: internal error (run with --debug for the traceback)", err=True)
+        click.echo(f"  {sys.exc_info()[1]!r}", err=True)
+        sys.exit(1)
+    sys.exit(0 if ok else 1)
+
+
+@main.command()
+@out_option
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+def serve(out: Path, port: int, host: str) -> None:
+    """Serve the built site on localhost, with the site's 404 page.
+
+    Example: catalogue serve --out build --port 8000
+    """
+    from .serve import serve_forever
+
+    if not (out / "index.html").is_file():
+        raise click.UsageError(f"{out}/index.html not found: run `catalogue build` first")
+    serve_forever(out, host, port, echo=lambda m: click.echo(m, err=True))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

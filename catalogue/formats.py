@@ -1,0 +1,62 @@
+"""File formats as readers of an archive know them, named from the file name.
+
+The manifest has no format column: deriving it from the name keeps manifests short
+and the format facet consistent across studies.
+"""
+
+from __future__ import annotations
+
+# longest suffixes first; values are what the file table and the stats show
+_SUFFIXES: tuple[tuple[str, str], ...] = (
+    (".ome.tiff", "OME-TIFF"),
+    (".ome.tif", "OME-TIFF"),
+    (".ome.zarr", "OME-Zarr"),
+    (".ome.btf", "OME-TIFF"),
+    (".tiff", "TIFF"),
+    (".tif", "TIFF"),
+    (".btf", "TIFF"),
+    (".svs", "SVS"),
+    (".ndpi", "NDPI"),
+    (".png", "PNG"),
+    (".jpeg", "JPEG"),
+    (".jpg", "JPEG"),
+    (".czi", "CZI"),
+    (".lif", "LIF"),
+    (".nd2", "ND2"),
+    (".lsm", "LSM"),
+    (".oib", "OIB"),
+    (".oif", "OIF"),
+    (".ims", "Imaris"),
+    (".dv", "DeltaVision"),
+    (".mrc", "MRC"),
+    (".mrcs", "MRC"),
+    (".map", "MRC"),
+    (".dm3", "DM3"),
+    (".dm4", "DM4"),
+    (".h5", "HDF5"),
+    (".hdf5", "HDF5"),
+    (".zarr", "Zarr"),
+    (".nii.gz", "NIfTI"),
+    (".nii", "NIfTI"),
+    (".flex", "Flex"),
+    (".csv", "CSV"),
+    (".tsv", "TSV"),
+    (".txt", "Text"),
+    (".json", "JSON"),
+    (".xml", "XML"),
+    (".zip", "ZIP"),
+    (".gz", "gzip"),
+    (".mp4", "MP4"),
+    (".avi", "AVI"),
+    (".pdf", "PDF"),
+)
+
+
+def file_format(path: str) -> str:
+    name = path.rsplit("/", 1)[-1].lower()
+    for suffix, label in _SUFFIXES:
+        if name.endswith(suffix):
+            return label
+    if "." in name:
+        return name.rsplit(".", 1)[-1].upper()[:12]
+    return "other"

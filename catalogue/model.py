@@ -1,0 +1,357 @@
+"""The catalogue model: frozen pydantic records built once per run from content/.
+
+Everything a reader sees (HTML, JSON API, search index, sitemap) is rendered from these
+objects, so the outputs cannot disagree with each other, for example about an embargo.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from .identifiers import DATASET_ID_RE, DOI_RE, FBBI_RE, ORCID_RE, orcid_checksum_ok
+
+FORMAT_VERSION = 1
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+def _one_or_many(value: Any) -> Any:
+    """REMBI allows one or several organisms/methods/references; store a tuple always."""
+    if value is None:
+        return ()
+    if isinstance(value, list | tuple):
+        return tuple(value)
+    return (value,)
+
+
+def _date_only(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        raise ValueError("expected a date (YYYY-MM-DD), not a date and time")
+    return value
+
+
+Date = Annotated[dt.date, BeforeValidator(_date_only)]
+Text = Annotated[str, Field(min_length=1)]
+
+
+# --- site ---------------------------------------------------------------------------
+
+
+class Collection(Record):
+    title: Text
+    description: str = ""
+
+
+class Site(Record):
+    format: int
+    title: Text
+    description: str = ""
+    base_url: Text
+    data_url: Text
+    data_root: str = "data"
+    accession_prefix: str = "S-BIAD"
+    licenses: tuple[str, ...]
+    collections: dict[str, Collection]
+
+    @field_validator("format")
+    @classmethod
+    def _format(cls, v: int) -> int:
+        if v != FORMAT_VERSION:
+            raise ValueError(f"unsupported format {v}; this catalogue reads format {FORMAT_VERSION}")
+        return v
+
+    @field_validator("base_url", "data_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must be an absolute http(s) URL")
+        return v.rstrip("/")
+
+
+# --- study ----------------------------------------------------------------------------
+
+
+class Affiliation(Record):
+    name: Text
+    ror: str | None = None
+    address: str | None = None
+
+
+class Author(Record):
+    name: Text
+    orcid: str | None = None
+    email: str | None = None
+    affiliations: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+
+    @field_validator("orcid", mode="before")
+    @classmethod
+    def _orcid(cls, v: Any) -> Any:
+        if v is None:
+            return v
+        v = str(v).strip().removeprefix("https://orcid.org/")
+        if not ORCID_RE.match(v):
+            raise ValueError(f"ORCID {v!r} is not of the form 0000-0000-0000-000X")
+        if not orcid_checksum_ok(v):
+            raise ValueError(f"ORCID {v!r} has a wrong check digit")
+        return v
+
+
+class Funding(Record):
+    funder: Text
+    grant_id: str | None = None
+
+
+def _doi(v: Any) -> Any:
+    if v is None:
+        return v
+    v = str(v).strip()
+    for prefix in ("https://doi.org/", "http://doi.org/", "http://dx.doi.org/", "doi:"):
+        if v.lower().startswith(prefix):
+            v = v[len(prefix):]
+    if not DOI_RE.match(v):
+        raise ValueError(f"DOI {v!r} is not of the form 10.NNNN/suffix")
+    return v
+
+
+class Publication(Record):
+    title: Text
+    authors: str | None = None
+    year: int | None = None
+    doi: Annotated[str | None, BeforeValidator(_doi)] = None
+    pmid: str | None = None
+    url: str | None = None
+
+    @field_validator("pmid", mode="before")
+    @classmethod
+    def _pmid(cls, v: Any) -> Any:
+        return None if v is None else str(v)
+
+
+class Link(Record):
+    type: str | None = None
+    id: str | None = None
+    url: str | None = None
+    description: str | None = None
+
+
+class Organism(Record):
+    scientific_name: Text
+    common_name: str | None = None
+    ncbi_taxon: int | None = Field(default=None, gt=0)
+
+
+class Biosample(Record):
+    organism: Annotated[tuple[Organism, ...], BeforeValidator(_one_or_many)] = ()
+    biological_entity: str | None = None
+    description: str | None = None
+    intrinsic_variables: tuple[str, ...] = ()
+    extrinsic_variables: tuple[str, ...] = ()
+    experimental_variables: tuple[str, ...] = ()
+
+
+class SignalChannel(Record):
+    stain: str | None = None
+    target: str | None = None
+
+
+class Specimen(Record):
+    preparation: str | None = None
+    signal_channels: tuple[SignalChannel, ...] = ()
+    description: str | None = None
+
+
+class ImagingMethod(Record):
+    name: Text
+    fbbi: str | None = None
+
+    @field_validator("fbbi")
+    @classmethod
+    def _fbbi(cls, v: str | None) -> str | None:
+        if v is not None and not FBBI_RE.match(v):
+            raise ValueError(f"FBbi id {v!r} is not of the form FBbi:00000000")
+        return v
+
+
+class ImageAcquisition(Record):
+    imaging_method: Annotated[tuple[ImagingMethod, ...], BeforeValidator(_one_or_many)] = ()
+    instrument: str | None = None
+    parameters: str | None = None
+    description: str | None = None
+
+
+class Annotation(Record):
+    type: str | None = None
+    method: str | None = None
+    description: str | None = None
+
+
+class Analysis(Record):
+    description: str | None = None
+    software: tuple[str, ...] = ()
+
+
+class Correlation(Record):
+    description: str | None = None
+    datasets: tuple[str, ...] = ()
+    transform: str | None = None
+
+
+Refs = Annotated[tuple[str, ...], BeforeValidator(_one_or_many)]
+
+
+class Dataset(Record):
+    id: str
+    title: Text
+    description: str | None = None
+    biosample: Refs = ()
+    specimen: Refs = ()
+    image_acquisition: Refs = ()
+    annotation: Refs = ()
+    analysis: Refs = ()
+    files: str | None = None
+    representative: str | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not DATASET_ID_RE.match(v):
+            raise ValueError(
+                f"dataset id {v!r} must be 1 to 64 lower-case letters, digits, '-' or '_' "
+                "(it is used in URLs)"
+            )
+        return v
+
+
+class Withdrawal(Record):
+    date: Date
+    reason: Text
+
+
+class Study(Record):
+    format: int
+    accession: Text
+    title: Text
+    release_date: Date
+    license: Text
+    collection: str = "direct"
+    keywords: tuple[str, ...] = ()
+    description: Text
+    authors: tuple[Author, ...] = Field(min_length=1)
+    affiliations: dict[str, Affiliation] = {}
+    funding: tuple[Funding, ...] = ()
+    publications: tuple[Publication, ...] = ()
+    links: tuple[Link, ...] = ()
+    biosamples: dict[str, Biosample] = {}
+    specimens: dict[str, Specimen] = {}
+    image_acquisitions: dict[str, ImageAcquisition] = {}
+    annotations: dict[str, Annotation] = {}
+    analyses: dict[str, Analysis] = {}
+    correlations: dict[str, Correlation] = {}
+    datasets: tuple[Dataset, ...] = ()
+    withdrawn: Withdrawal | None = None
+    extra: dict[str, Any] = {}
+
+    @field_validator("format")
+    @classmethod
+    def _format(cls, v: int) -> int:
+        if v != FORMAT_VERSION:
+            raise ValueError(f"unsupported format {v}; this catalogue reads format {FORMAT_VERSION}")
+        return v
+
+    @field_validator("keywords", mode="before")
+    @classmethod
+    def _keywords(cls, v: Any) -> Any:
+        return _one_or_many(v)
+
+    @property
+    def organisms(self) -> tuple[Organism, ...]:
+        seen: dict[str, Organism] = {}
+        for b in self.biosamples.values():
+            for o in b.organism:
+                seen.setdefault(o.scientific_name.lower(), o)
+        return tuple(seen.values())
+
+    @property
+    def imaging_methods(self) -> tuple[ImagingMethod, ...]:
+        seen: dict[str, ImagingMethod] = {}
+        for a in self.image_acquisitions.values():
+            for m in a.imaging_method:
+                seen.setdefault(m.name.lower(), m)
+        return tuple(seen.values())
+
+
+# --- manifests and the assembled catalogue ---------------------------------------------
+
+
+class FileRow(Record):
+    path: str
+    size: int | None
+    sha256: str | None
+    attributes: tuple[tuple[str, str], ...] = ()
+
+
+class ManifestSummary(Record):
+    """What the build needs of a manifest without holding all of its rows."""
+
+    source: str  # path relative to the content root
+    digest: str  # sha256 of the manifest bytes: the step input for file tables
+    columns: tuple[str, ...]  # attribute columns, in header order
+    count: int
+    total_size: int
+    unknown_sizes: int
+    formats: tuple[tuple[str, int], ...]  # (format, file count), sorted by format
+    preview: tuple[FileRow, ...]  # first rows, for the study page
+
+
+class StudyState(StrEnum):
+    RESERVED = "reserved"
+    EMBARGOED = "embargoed"
+    PUBLIC = "public"
+    WITHDRAWN = "withdrawn"
+
+
+class StudyEntry(Record):
+    """A study as loaded: metadata plus what the build derived from its files."""
+
+    study: Study
+    folder: str  # path of the study folder relative to the content root
+    source_digest: str  # sha256 over study.yaml and manifests: invalidates its outputs
+    manifests: dict[str, ManifestSummary] = {}  # dataset id -> summary
+
+    def state(self, today: dt.date) -> StudyState:
+        if self.study.withdrawn is not None:
+            return StudyState.WITHDRAWN
+        if self.study.release_date > today:
+            return StudyState.EMBARGOED
+        return StudyState.PUBLIC
+
+
+class LedgerRow(Record):
+    accession: str
+    created: dt.date
+    note: str = ""
+    line: int
+
+
+class Catalogue(Record):
+    site: Site
+    ledger: tuple[LedgerRow, ...]
+    studies: tuple[StudyEntry, ...]  # sorted by accession number
+    today: Date
+
+    def visible(self) -> tuple[StudyEntry, ...]:
+        """Studies that may appear anywhere in the output (public or tombstoned)."""
+        return tuple(
+            e for e in self.studies
+            if e.state(self.today) in (StudyState.PUBLIC, StudyState.WITHDRAWN)
+        )
+
+    def public(self) -> tuple[StudyEntry, ...]:
+        return tuple(e for e in self.studies if e.state(self.today) is StudyState.PUBLIC)

@@ -1,0 +1,93 @@
+"""Build steps, the planner and the runner.
+
+A step declares its outputs and a digest of everything it reads *before* it runs
+(as Lektor's build programs do). That lets the runner refuse two producers for one
+file, reuse the previous build's files when the digest is unchanged, and run heavy
+steps in worker processes that return bytes while the parent alone writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class StepResult:
+    files: dict[str, bytes]
+    warnings: tuple[str, ...] = ()
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One unit of work. ``make`` must be a pure function of what ``digest`` covers.
+
+    Steps marked ``heavy`` run in a process pool, so their ``make`` must be picklable
+    (a module-level function or a functools.partial of one).
+    """
+
+    id: str
+    outputs: tuple[str, ...]
+    digest: str
+    make: Callable[[], StepResult]
+    heavy: bool = False
+
+
+class PlanError(Exception):
+    pass
+
+
+def digest_of(*parts: Any) -> str:
+    """A stable hash of JSON-able parts (the declared inputs of a step)."""
+    text = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def plan(steps: Iterable[Step]) -> list[Step]:
+    """Deduplicate identical steps and refuse two different producers for one output."""
+    by_id: dict[str, Step] = {}
+    producer: dict[str, str] = {}
+    for step in steps:
+        known = by_id.get(step.id)
+        if known is not None:
+            if known.digest != step.digest or known.outputs != step.outputs:
+                raise PlanError(f"two different steps share the id {step.id}")
+            continue
+        by_id[step.id] = step
+        for out in step.outputs:
+            if out in producer:
+                raise PlanError(f"{out} would be written by both {producer[out]} and {step.id}")
+            producer[out] = step.id
+    return sorted(by_id.values(), key=lambda s: s.id)
+
+
+def _call(make: Callable[[], StepResult]) -> StepResult:
+    return make()
+
+
+def run_steps(
+    steps: Sequence[Step], jobs: int
+) -> dict[str, StepResult]:
+    """Run the given steps, heavy ones in parallel, and return their results by step id."""
+    results: dict[str, StepResult] = {}
+    heavy = [s for s in steps if s.heavy]
+    light = [s for s in steps if not s.heavy]
+    if heavy and jobs > 1 and len(heavy) > 1:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(heavy))) as pool:
+            for step, result in zip(heavy, pool.map(_call, [s.make for s in heavy]), strict=True):
+                results[step.id] = result
+    else:
+        for step in heavy:
+            results[step.id] = step.make()
+    for step in light:
+        results[step.id] = step.make()
+    for step in steps:
+        extra = set(results[step.id].files) - set(step.outputs)
+        if extra:
+            raise PlanError(f"step {step.id} wrote undeclared outputs: {sorted(extra)}")
+    return results

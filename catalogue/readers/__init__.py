@@ -1,0 +1,1 @@
+"""Readers turn files of the content tree into plain values plus problems; they never raise."""

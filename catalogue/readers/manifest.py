@@ -1,0 +1,172 @@
+"""Streaming reader and checker of ``<dataset>.files.tsv`` manifests.
+
+Manifests can have millions of rows, so nothing here holds a whole manifest: rows are
+checked one at a time and only a summary (counts, sizes, formats, the first rows) is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..formats import file_format
+from ..identifiers import SHA256_RE
+from ..model import FileRow, ManifestSummary
+from ..problems import Problem, problem
+
+REQUIRED = ("path", "size")
+KNOWN = ("path", "size", "sha256")
+PREVIEW_ROWS = 10
+
+
+def path_problem(p: str) -> str | None:
+    """Why a manifest path could escape or confuse the data folder, or None if it is safe."""
+    if not p:
+        return "empty path"
+    if p.startswith("/"):
+        return f"path {p!r} must be relative (no leading '/')"
+    if "\\" in p:
+        return f"path {p!r} must use '/' as separator, not '\\'"
+    if any(ord(c) < 32 or ord(c) == 127 for c in p):
+        return f"path {p!r} contains a control character"
+    parts = p.split("/")
+    if any(part == ".." for part in parts):
+        return f"path {p!r} must not contain '..'"
+    if any(part in ("", ".") for part in parts):
+        return f"path {p!r} has an empty or '.' segment"
+    return None
+
+
+def _lines(path: Path, hasher: hashlib._Hash | None = None) -> Iterator[tuple[int, str | None]]:
+    """(line number, text or None when the line is not UTF-8), without line endings."""
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if hasher is not None:
+                hasher.update(raw)
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                yield number, raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError:
+                yield number, None
+
+
+def summarize(path: Path, rel: str) -> tuple[ManifestSummary | None, list[Problem]]:
+    """Check every row and summarise the manifest in one pass."""
+    problems: list[Problem] = []
+    if not path.is_file():
+        return None, [problem(rel, 0, "E040", "manifest file not found")]
+    hasher = hashlib.sha256()
+    header: list[str] | None = None
+    seen_paths: set[bytes] = set()
+    count = total = unknown = 0
+    formats: Counter[str] = Counter()
+    preview: list[FileRow] = []
+    for number, text in _lines(path, hasher):
+        if text is None:
+            problems.append(problem(rel, number, "E048", "line is not valid UTF-8"))
+            continue
+        if not text.strip():
+            continue
+        cells = text.split("\t")
+        if header is None:
+            header = [c.strip() for c in cells]
+            problems.extend(_header_problems(header, rel, number))
+            continue
+        if len(cells) != len(header):
+            problems.append(problem(
+                rel, number, "E042",
+                f"row has {len(cells)} cells but the header has {len(header)}",
+            ))
+            continue
+        row = dict(zip(header, cells, strict=True))
+        p = row.get("path", "")
+        why = path_problem(p)
+        if why:
+            problems.append(problem(rel, number, "E043", why))
+        key = hashlib.blake2b(p.encode(), digest_size=12).digest()
+        if key in seen_paths:
+            problems.append(problem(rel, number, "E044", f"duplicate path {p!r}"))
+        seen_paths.add(key)
+        size: int | None = None
+        raw_size = row.get("size", "").strip()
+        if raw_size:
+            try:
+                size = int(raw_size)
+                if size < 0:
+                    raise ValueError
+            except ValueError:
+                problems.append(problem(
+                    rel, number, "E045", f"size {raw_size!r} is not a non-negative integer"
+                ))
+                size = None
+        sha = row.get("sha256", "").strip() or None
+        if sha is not None and not SHA256_RE.match(sha):
+            problems.append(problem(
+                rel, number, "E046", f"sha256 {sha!r} is not 64 lower-case hex digits"
+            ))
+        count += 1
+        if size is None:
+            unknown += 1
+        else:
+            total += size
+        formats[file_format(p)] += 1
+        if len(preview) < PREVIEW_ROWS:
+            preview.append(_row(row, header, size, sha))
+    if header is None:
+        problems.append(problem(rel, 1, "E041", "manifest is empty: a header row is required"))
+        return None, problems
+    if any(p.code == "E041" for p in problems):
+        return None, problems
+    return ManifestSummary(
+        source=rel,
+        digest=hasher.hexdigest(),
+        columns=tuple(c for c in header if c not in KNOWN),
+        count=count,
+        total_size=total,
+        unknown_sizes=unknown,
+        formats=tuple(sorted(formats.items())),
+        preview=tuple(preview),
+    ), problems
+
+
+def _header_problems(header: list[str], rel: str, line: int) -> list[Problem]:
+    out = []
+    for name in REQUIRED:
+        if name not in header:
+            out.append(problem(rel, line, "E041", f"header lacks the required column '{name}'"))
+    dupes = sorted({c for c in header if header.count(c) > 1})
+    for name in dupes:
+        out.append(problem(rel, line, "E047", f"column '{name}' appears more than once"))
+    if any(not c for c in header):
+        out.append(problem(rel, line, "E047", "header has an empty column name"))
+    return out
+
+
+def _row(row: dict[str, str], header: list[str], size: int | None, sha: str | None) -> FileRow:
+    return FileRow(
+        path=row["path"],
+        size=size,
+        sha256=sha,
+        attributes=tuple((c, row[c]) for c in header if c not in KNOWN),
+    )
+
+
+def iter_rows(path: Path) -> Iterator[FileRow]:
+    """Rows of a manifest that already passed ``summarize`` (for file tables and downloads)."""
+    header: list[str] | None = None
+    for _, text in _lines(path):
+        if not text or not text.strip():
+            continue
+        cells = text.split("\t")
+        if header is None:
+            header = [c.strip() for c in cells]
+            continue
+        if len(cells) != len(header):
+            continue
+        row = dict(zip(header, cells, strict=True))
+        raw_size = row.get("size", "").strip()
+        size = int(raw_size) if raw_size.isdigit() else None
+        yield _row(row, header, size, row.get("sha256", "").strip() or None)

@@ -1,0 +1,192 @@
+"""Walk a content tree (sorted, so output order never depends on the file system)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+from .. import checks
+from ..identifiers import accession_number
+from ..model import Catalogue, LedgerRow, ManifestSummary, Site, Study, StudyEntry
+from ..problems import Problem, errors, problem
+from . import manifest
+from .records import salvage, validate_marked
+from .yamlmarks import Marked, YamlSyntaxError, load_marked
+
+LEDGER_HEADER = ["accession", "created", "note"]
+
+# stand-ins for invalid required fields, so the rest of a broken study can still be checked
+PLACEHOLDERS = {
+    "format": 1, "accession": "S-INVALID0", "title": "?", "release_date": "1970-01-01",
+    "license": "?", "description": "?", "authors": [{"name": "?"}], "collection": "direct",
+}
+
+
+def _rel(path: Path, content: Path) -> str:
+    """Paths in messages are as the maintainer would type them from the project root."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(content.name / path.relative_to(content)) if path.is_relative_to(content) else str(path)
+
+
+def read_yaml(path: Path, rel: str) -> tuple[Marked | None, list[Problem]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, [problem(rel, 0, "E040", "file not found")]
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        return None, [problem(rel, line, "E048", "file is not valid UTF-8")]
+    try:
+        return load_marked(text), []
+    except YamlSyntaxError as exc:
+        return None, [problem(rel, exc.line, "E001", exc.message, exc.column)]
+
+
+def read_ledger(path: Path, rel: str) -> tuple[list[LedgerRow], list[Problem]]:
+    rows: list[LedgerRow] = []
+    out: list[Problem] = []
+    if not path.is_file():
+        return rows, [problem(rel, 0, "E040", "accession ledger not found")]
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if not lines or lines[0].split("\t")[:2] != LEDGER_HEADER[:2]:
+        out.append(problem(rel, 1, "E032", "ledger header must be: accession<TAB>created<TAB>note"))
+        return rows, out
+    for number, text in enumerate(lines[1:], start=2):
+        if not text.strip():
+            continue
+        cells = text.split("\t")
+        if len(cells) < 2 or len(cells) > 3:
+            out.append(problem(rel, number, "E032", f"ledger row has {len(cells)} cells; expected 2 or 3"))
+            continue
+        try:
+            created = dt.date.fromisoformat(cells[1].strip())
+        except ValueError:
+            out.append(problem(rel, number, "E013", f"invalid date {cells[1]!r} in ledger"))
+            continue
+        rows.append(LedgerRow(
+            accession=cells[0].strip(), created=created,
+            note=cells[2].strip() if len(cells) > 2 else "", line=number,
+        ))
+    return rows, out
+
+
+def load_site(content: Path) -> tuple[Site | None, list[Problem]]:
+    path = content / "site.yaml"
+    rel = _rel(path, content)
+    marked, problems = read_yaml(path, rel)
+    if marked is None:
+        return None, problems
+    site, more = validate_marked(Site, marked, rel)
+    problems += more
+    if site is not None:
+        problems += checks.check_site_paths(site, content, rel, marked)
+    return site, problems
+
+
+def _digest(paths: list[Path]) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(p.name.encode() + b"\0")
+        if p.is_file():
+            with p.open("rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    h.update(chunk)
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def load_study(
+    folder: Path, content: Path, site: Site | None
+) -> tuple[StudyEntry | None, Marked | None, list[Problem]]:
+    path = folder / "study.yaml"
+    rel = _rel(path, content)
+    marked, problems = read_yaml(path, rel)
+    if marked is None:
+        return None, None, problems
+    study, more = validate_marked(Study, marked, rel)
+    problems += more
+    broken: frozenset[str] = frozenset()
+    index_map: dict[str, list[int]] = {}
+    salvaged = False
+    if study is None and isinstance(marked.data, dict) and marked.errors:
+        study, fields, index_map = salvage(Study, marked.data, marked.errors, PLACEHOLDERS)
+        broken = frozenset(fields)
+        salvaged = True
+    if study is None:
+        return None, marked, problems
+    if site is not None:
+        problems += checks.check_study(study, marked, rel, folder.name, site, broken, index_map)
+    summaries: dict[str, ManifestSummary] = {}
+    inputs = [path]
+    for i, ds in enumerate(study.datasets):
+        if ds.files is None or "/" in ds.files:
+            continue
+        mpath = folder / ds.files
+        mrel = _rel(mpath, content)
+        if not mpath.is_file():
+            line, col = marked.position(("datasets", index_map.get("datasets", range(999999))[i], "files"))
+            problems.append(problem(rel, line, "E040", f"manifest {ds.files} not found", col))
+            continue
+        summary, mprobs = manifest.summarize(mpath, mrel)
+        problems += mprobs
+        inputs.append(mpath)
+        if summary is not None:
+            summaries[ds.id] = summary
+    if site is not None:
+        data = content / site.data_root / study.accession
+        for i, ds in enumerate(study.datasets):
+            if ds.representative and manifest.path_problem(ds.representative) is None:
+                if not (data / ds.representative).is_file():
+                    orig = index_map.get("datasets", range(999999))[i]
+                    line, col = marked.position(("datasets", orig, "representative"))
+                    problems.append(problem(
+                        rel, line, "W001",
+                        f"representative {ds.representative} is not in the local data folder "
+                        f"{_rel(data, content)}; the page will show a placeholder",
+                        col,
+                    ))
+    if salvaged:
+        return None, marked, problems
+    entry = StudyEntry(
+        study=study,
+        folder=str(folder.relative_to(content)),
+        source_digest=_digest(inputs),
+        manifests=summaries,
+    )
+    return entry, marked, problems
+
+
+def load(content: Path, today: dt.date) -> tuple[Catalogue | None, list[Problem]]:
+    """Load and check the whole tree. The catalogue is None when any error was found."""
+    content = content.resolve()
+    problems: list[Problem] = []
+    if not content.is_dir():
+        return None, [problem(str(content), 0, "E040", "content folder not found")]
+    site, more = load_site(content)
+    problems += more
+    ledger_path = content / "accessions.tsv"
+    ledger, more = read_ledger(ledger_path, _rel(ledger_path, content))
+    problems += more
+    entries: list[StudyEntry] = []
+    declared: dict[str, list[tuple[str, int]]] = {}
+    studies_dir = content / "studies"
+    folders = sorted(p for p in studies_dir.iterdir() if p.is_dir()) if studies_dir.is_dir() else []
+    for folder in folders:
+        entry, marked, more = load_study(folder, content, site)
+        problems += more
+        if marked is not None and isinstance(marked.data, dict):
+            acc = marked.data.get("accession")
+            if isinstance(acc, str):
+                line, _ = marked.position(("accession",))
+                declared.setdefault(acc, []).append((_rel(folder / "study.yaml", content), line))
+        if entry is not None:
+            entries.append(entry)
+    problems += checks.check_ledger(ledger, _rel(ledger_path, content), declared)
+    if site is None or errors(problems):
+        return None, problems
+    entries.sort(key=lambda e: (accession_number(e.study.accession), e.study.accession))
+    catalogue = Catalogue(site=site, ledger=tuple(ledger), studies=tuple(entries), today=today)
+    return catalogue, problems

@@ -1,0 +1,107 @@
+"""The Jinja environment, markdown rendering and the sanitiser.
+
+Templates receive model objects and never open files, so rendering stays a pure
+function of the catalogue.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+import markdown as md
+import nh3
+from markupsafe import Markup
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+# What markdown may produce and a reader's browser may receive: no scripts, styles,
+# iframes or event handlers; links only to safe schemes (nh3's defaults exclude javascript:).
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "dd", "dl", "dt", "em", "h2", "h3", "h4",
+    "h5", "h6", "hr", "i", "li", "ol", "p", "pre", "strong", "sub", "sup", "table", "tbody",
+    "td", "th", "thead", "tr", "ul",
+}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "td": {"align"}, "th": {"align"}}
+
+
+def markdown_to_html(text: str | None) -> Markup:
+    if not text:
+        return Markup("")
+    html = md.markdown(text, extensions=["tables", "sane_lists"], output_format="html")
+    clean = nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+    return Markup(clean)
+
+
+def plain_text(text: str | None) -> str:
+    """Markdown reduced to text, for meta descriptions and feeds."""
+    if not text:
+        return ""
+    return " ".join(nh3.clean(md.markdown(text), tags=set()).split())
+
+
+def filesize(n: int | None) -> str:
+    if n is None:
+        return "unknown"
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
+        if value < 1000 or unit == "PB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{n} B"  # pragma: no cover
+
+
+def thousands(n: int) -> str:
+    return f"{n:,}"
+
+
+def url_path(path: str) -> str:
+    """Percent-encode a manifest path for a URL, keeping '/' separators."""
+    return quote(path, safe="/")
+
+
+def json_ld(value: Any) -> Markup:
+    """JSON for a <script type="application/ld+json"> block, safe against '</script>'."""
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text)
+
+
+def make_environment(templates: Path = TEMPLATES) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates)),
+        autoescape=jinja2.select_autoescape(["html", "xml"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        markdown=markdown_to_html,
+        plain=plain_text,
+        filesize=filesize,
+        thousands=thousands,
+        url_path=url_path,
+        json_ld=json_ld,
+    )
+    return env
+
+
+def templates_digest(templates: Path = TEMPLATES) -> str:
+    """One hash of every template and static file: a change re-renders all pages."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for p in sorted(templates.rglob("*")):
+        if p.is_file():
+            h.update(str(p.relative_to(templates)).encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()

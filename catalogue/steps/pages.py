@@ -1,0 +1,93 @@
+"""HTML pages: home, browse, one per study, search, 404.
+
+Only study pages carry ``data-pagefind-body``, so the search index holds studies and
+nothing else; a page that is never written (embargoed study) can never be indexed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from ..model import StudyEntry, StudyState
+from ..pipeline import Step, StepResult, digest_of
+from .context import RenderContext, latest_first
+
+PAGE_VERSION = "1"
+BROWSE_PAGE_SIZE = 100
+
+
+def _render(ctx: RenderContext, template: str, out: str, **values: object) -> StepResult:
+    html = ctx.env.get_template(template).render(**ctx.page_globals(), **values)
+    return StepResult(files={out: html.encode("utf-8")})
+
+
+def _site_digest(ctx: RenderContext) -> str:
+    return digest_of(PAGE_VERSION, ctx.templates_digest, ctx.site.model_dump(mode="json"))
+
+
+def _summary(entry: StudyEntry) -> list[object]:
+    return [entry.study.accession, entry.source_digest]
+
+
+def totals(entries: tuple[StudyEntry, ...]) -> dict[str, int]:
+    datasets = sum(len(e.study.datasets) for e in entries)
+    files = sum(m.count for e in entries for m in e.manifests.values())
+    size = sum(m.total_size for e in entries for m in e.manifests.values())
+    return {"studies": len(entries), "datasets": datasets, "files": files, "bytes": size}
+
+
+def study_step(ctx: RenderContext, entry: StudyEntry) -> Step:
+    acc = entry.study.accession
+    out = f"studies/{acc}/index.html"
+    thumbs = {ds.id: ctx.thumbs.get((acc, ds.id)) for ds in entry.study.datasets}
+    state = entry.state(ctx.catalogue.today)
+    template = "tombstone.html" if state is StudyState.WITHDRAWN else "study.html"
+    return Step(
+        id=f"page:study:{acc}",
+        outputs=(out,),
+        digest=digest_of(_site_digest(ctx), entry.source_digest, state, repr(sorted(thumbs.items()))),
+        make=lambda: _render(ctx, template, out, entry=entry, study=entry.study, thumbs=thumbs),
+    )
+
+
+def listing_steps(ctx: RenderContext) -> list[Step]:
+    public = ctx.catalogue.public()
+    ordered = latest_first(public)
+    base = digest_of(_site_digest(ctx), [_summary(e) for e in ordered])
+    steps: list[Step] = []
+    counts = totals(public)
+    collections = Counter(e.study.collection for e in public)
+    steps.append(Step(
+        id="page:home", outputs=("index.html",), digest=base,
+        make=lambda: _render(
+            ctx, "home.html", "index.html", counts=counts, latest=ordered[:6],
+            collections=sorted(collections.items()),
+        ),
+    ))
+    pages = [ordered[i:i + BROWSE_PAGE_SIZE] for i in range(0, len(ordered), BROWSE_PAGE_SIZE)] or [[]]
+    for number, chunk in enumerate(pages, start=1):
+        out = "studies/index.html" if number == 1 else f"studies/page/{number}/index.html"
+        steps.append(Step(
+            id=f"page:browse:{number}", outputs=(out,), digest=base,
+            make=lambda chunk=chunk, number=number, out=out: _render(
+                ctx, "browse.html", out, studies=chunk, page=number, pages=len(pages),
+                total=len(ordered),
+            ),
+        ))
+    site_digest = _site_digest(ctx)
+    searchable = bool(public)
+    steps.append(Step(
+        id="page:search", outputs=("search/index.html",), digest=digest_of(site_digest, searchable),
+        make=lambda: _render(ctx, "search.html", "search/index.html", searchable=searchable),
+    ))
+    steps.append(Step(
+        id="page:404", outputs=("404.html",), digest=site_digest,
+        make=lambda: _render(ctx, "404.html", "404.html"),
+    ))
+    return steps
+
+
+def page_steps(ctx: RenderContext) -> list[Step]:
+    steps = listing_steps(ctx)
+    steps.extend(study_step(ctx, e) for e in ctx.catalogue.visible())
+    return steps

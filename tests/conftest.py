@@ -1,0 +1,99 @@
+"""Shared fixtures: paths to the real samples, a built demo site, a real HTTP server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from catalogue.builder import BuildOptions, run_build
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT.parent / "shared" / "samples"
+DEMO = ROOT / "content"
+ROOTS = Path(__file__).resolve().parent / "roots"
+TODAY = dt.date(2026, 11, 25)
+
+
+def samples_dir() -> Path:
+    """The shared samples; their absence is an error of the checkout, never a skip."""
+    if not SAMPLES.is_dir():
+        raise FileNotFoundError(f"shared samples not found at {SAMPLES}; clone ../shared beside the project")
+    return SAMPLES
+
+
+def build_site(content: Path, out: Path, today: dt.date = TODAY, **kw: object) -> list[str]:
+    messages: list[str] = []
+    ok = run_build(BuildOptions(content=content, out=out, today=today, **kw), echo=messages.append)
+    assert ok, "\n".join(messages)
+    return messages
+
+
+@pytest.fixture(scope="session")
+def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo") / "build"
+    build_site(DEMO, out)
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def demo_server(demo_site: Path) -> Iterator[str]:
+    """`catalogue serve` over the demo build, as a user would start it."""
+    port = free_port()
+    exe = shutil.which("catalogue") or sys.executable
+    cmd = [exe, "serve", "--out", str(demo_site), "--port", str(port)]
+    if exe == sys.executable:
+        cmd = [sys.executable, "-m", "catalogue.cli", *cmd[1:]]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            urllib.request.urlopen(url + "/", timeout=1).read()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                out = proc.stdout.read().decode() if proc.stdout else ""
+                raise RuntimeError(f"catalogue serve did not start:\n{out}") from None
+            time.sleep(0.1)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def site_files(site: Path) -> Iterator[tuple[Path, bytes]]:
+    """Every output file with its readable bytes (Pagefind's gzipped files decompressed),
+    so that a leak check also looks inside the search index."""
+    import gzip
+
+    for path in sorted(site.rglob("*")):
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        yield path, data
+
+
+def tree_digest(site: Path) -> dict[str, str]:
+    import hashlib
+
+    return {
+        str(p.relative_to(site)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(site.rglob("*")) if p.is_file()
+    }

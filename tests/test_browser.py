@@ -1,0 +1,101 @@
+"""A reader in a real browser (Debian's Chromium driven by Playwright) on the served demo."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+UNIQUE_WORD = "anemone"  # only S-BIAD628 contains it (content/CREDITS.md, "Test hooks")
+UNIQUE_STUDY = "S-BIAD628"
+ORGANISM = "Nematostella vectensis"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser: Browser) -> Iterator[tuple[Page, list[str]]]:
+    context = browser.new_context()
+    pg = context.new_page()
+    problems: list[str] = []
+
+    def on_console(msg: ConsoleMessage) -> None:
+        if msg.type in ("error", "warning") and "favicon" not in msg.text:
+            problems.append(f"{msg.type}: {msg.text}")
+
+    pg.on("console", on_console)
+    pg.on("pageerror", lambda exc: problems.append(f"pageerror: {exc}"))
+    pg.on("requestfailed", lambda req: problems.append(f"requestfailed: {req.url}"))
+    yield pg, problems
+    context.close()
+
+
+def test_search_filter_and_open_study(demo_server: str, page):
+    pg, problems = page
+    pg.goto(f"{demo_server}/search/")
+    box = pg.get_by_placeholder("Search studies").last
+    box.fill(UNIQUE_WORD)
+    results = pg.locator(".pagefind-ui__result")
+    expect(results).to_have_count(1, timeout=10_000)
+    # narrow by organism with the Pagefind filter panel
+    pg.get_by_text("organism", exact=False).first.click()
+    pg.get_by_label(re.compile(rf"^{re.escape(ORGANISM)}")).check()
+    expect(results).to_have_count(1, timeout=10_000)
+    results.first.locator("a").first.click()
+    pg.wait_for_url(re.compile(rf"/studies/{UNIQUE_STUDY}/$"))
+    expect(pg.locator("h1")).to_be_visible()
+    assert UNIQUE_STUDY in pg.locator(".accession").inner_text()
+    assert problems == []
+
+
+def test_filter_alone_narrows_results(demo_server: str, page):
+    pg, problems = page
+    pg.goto(f"{demo_server}/search/")
+    pg.get_by_text("organism", exact=False).first.click()
+    pg.get_by_label(re.compile(r"^Homo sapiens")).check()
+    results = pg.locator(".pagefind-ui__result")
+    expect(results.first).to_be_visible(timeout=10_000)
+    titles = results.locator(".pagefind-ui__result-title").all_inner_texts()
+    assert titles and all(t.strip() for t in titles)
+    assert problems == []
+
+
+def test_header_search_box_by_keyboard(demo_server: str, page):
+    pg, problems = page
+    pg.goto(f"{demo_server}/")
+    pg.keyboard.press("Tab")  # skip link
+    pg.keyboard.press("Tab")  # site title
+    for _ in range(10):
+        if pg.evaluate("document.activeElement && document.activeElement.id") == "q":
+            break
+        pg.keyboard.press("Tab")
+    assert pg.evaluate("document.activeElement.id") == "q"
+    pg.keyboard.type(UNIQUE_WORD)
+    pg.keyboard.press("Enter")
+    pg.wait_for_url(re.compile(r"/search/\?q="))
+    expect(pg.locator(".pagefind-ui__result")).to_have_count(1, timeout=10_000)
+    assert problems == []
+
+
+def test_pages_load_without_console_errors(demo_server: str, page):
+    pg, problems = page
+    for path in ["/", "/studies/", f"/studies/{UNIQUE_STUDY}/", "/studies/S-BIAD9001/"]:
+        response = pg.goto(f"{demo_server}{path}")
+        assert response is not None and response.status == 200, path
+    response = pg.goto(f"{demo_server}/no/such/page/")
+    assert response is not None and response.status == 404
+    assert "Page not found" in pg.content()
+    assert [p for p in problems if "404" not in p] == []

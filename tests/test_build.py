@@ -1,0 +1,203 @@
+"""`catalogue build` on the demo content and on small test trees."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from catalogue.readers.tree import load
+
+from .conftest import DEMO, ROOTS, TODAY, build_site, site_files, tree_digest
+
+ACCESSION = re.compile(rb"S-(?:BIAD|BSST|JCBD)-?\d+")
+
+
+def demo_states():
+    catalogue, problems = load(DEMO, TODAY)
+    assert catalogue is not None, problems
+    return catalogue
+
+
+def test_every_public_study_has_a_page_and_an_api_record(demo_site: Path):
+    catalogue = demo_states()
+    public = [e.study.accession for e in catalogue.public()]
+    assert len(public) >= 8
+    for acc in public:
+        page = (demo_site / "studies" / acc / "index.html").read_text(encoding="utf-8")
+        assert f"<h1 data-pagefind-meta=\"title\">" in page
+        assert (demo_site / "api" / "v1" / "studies" / f"{acc}.json").is_file()
+    listing = json.loads((demo_site / "api/v1/studies.json").read_text())
+    pages = sorted(p.parent.name for p in (demo_site / "studies").glob("*/index.html"))
+    assert listing["count"] == len(listing["studies"]) == len(pages) == len(public)
+    assert sorted(s["accession"] for s in listing["studies"]) == sorted(public) == pages
+
+
+def test_home_counts_and_browse(demo_site: Path):
+    public = demo_states().public()
+    home = (demo_site / "index.html").read_text()
+    assert f"<strong>{len(public)}</strong> studies" in home
+    browse = (demo_site / "studies" / "index.html").read_text()
+    for e in public:
+        assert f'href="/studies/{e.study.accession}/"' in browse
+
+
+def test_study_page_shows_rembi_authors_and_files(demo_site: Path):
+    page = (demo_site / "studies" / "S-BIAD1492" / "index.html").read_text()
+    assert "https://orcid.org/" in page or "Svoboda" in page
+    assert "Biosamples" in page and "Image acquisition" in page
+    assert "https://data.example.org/pub/S-BIAD1492/BBBC024/" in page
+    assert "Cite this study" in page
+    assert "application/ld+json" in page
+
+
+def test_embargoed_study_appears_nowhere(demo_site: Path):
+    catalogue = demo_states()
+    embargoed = [e for e in catalogue.studies if e.state(TODAY).value == "embargoed"]
+    assert embargoed, "the demo must contain an embargoed study"
+    for e in embargoed:
+        needles = [e.study.accession.encode(), e.study.title.encode()]
+        for path, data in site_files(demo_site):
+            for needle in needles:
+                assert needle not in data, f"{needle!r} leaked into {path}"
+
+
+def test_build_in_the_past_publishes_no_accession(tmp_path: Path):
+    out = tmp_path / "build"
+    build_site(DEMO, out, today=dt.date(2000, 1, 1))
+    for path, data in site_files(out):
+        found = ACCESSION.search(data)
+        assert found is None, f"{found.group().decode()} appears in {path}"
+    assert json.loads((out / "api/v1/studies.json").read_text())["count"] == 0
+    assert "<strong>0</strong> studies" in (out / "index.html").read_text()
+
+
+def test_release_day_publishes_the_study(tmp_path: Path):
+    catalogue = demo_states()
+    e = next(e for e in catalogue.studies if e.state(TODAY).value == "embargoed")
+    day = e.study.release_date
+    before, on = tmp_path / "before", tmp_path / "on"
+    build_site(DEMO, before, today=day - dt.timedelta(days=1))
+    build_site(DEMO, on, today=day)
+    assert not (before / "studies" / e.study.accession).exists()
+    assert (on / "studies" / e.study.accession / "index.html").is_file()
+    assert e.study.accession in (on / "sitemap.xml").read_text()
+
+
+def test_sitemap_lists_exactly_the_public_studies(demo_site: Path):
+    text = (demo_site / "sitemap.xml").read_text()
+    listed = sorted(re.findall(r"/studies/([^/<]+)/</loc>", text))
+    assert listed == sorted(e.study.accession for e in demo_states().public())
+    assert "Sitemap: http://localhost:8000/sitemap.xml" in (demo_site / "robots.txt").read_text()
+
+
+def test_thumbnails_render_real_pixels(demo_site: Path):
+    catalogue = demo_states()
+    shown = 0
+    for e in catalogue.public():
+        page = (demo_site / "studies" / e.study.accession / "index.html").read_text()
+        for src in re.findall(r'<img src="(/thumbnails/[0-9a-f]+\.webp)"', page):
+            img = Image.open(io.BytesIO((demo_site / src.lstrip("/")).read_bytes()))
+            grey = img.convert("L")
+            lo, hi = grey.getextrema()
+            assert hi - lo > 40, f"{src} of {e.study.accession} looks blank"
+            shown += 1
+    assert shown >= 4
+
+
+def test_same_input_gives_identical_output(tmp_path: Path, demo_site: Path):
+    again = tmp_path / "again"
+    build_site(DEMO, again, jobs=1)
+    assert tree_digest(again) == tree_digest(demo_site)
+
+
+def test_second_build_does_nothing_and_edit_rebuilds_only_that_study(tmp_path: Path):
+    content = tmp_path / "content"
+    shutil.copytree(ROOTS / "minimal" / "content", content)
+    out = tmp_path / "build"
+    build_site(content, out)
+    before = tree_digest(out)
+    messages = build_site(content, out)
+    assert any("(0 steps run," in m for m in messages), messages
+    assert tree_digest(out) == before
+    study = content / "studies" / "S-BIAD1" / "study.yaml"
+    study.write_text(study.read_text().replace("A *worm*.", "A *nematode* worm."))
+    messages = build_site(content, out)
+    after = tree_digest(out)
+    changed = {k for k in after if before.get(k) != after[k]} | (set(before) - set(after))
+    changed = {k for k in changed if not k.startswith("pagefind/") and k != ".catalogue-state.json"}
+    # the listings show titles, not descriptions: only the study's own outputs differ
+    assert changed == {"studies/S-BIAD1/index.html", "api/v1/studies/S-BIAD1.json"}
+    clean = tmp_path / "clean"
+    build_site(content, clean, clean=True)
+    assert tree_digest(clean) == after
+
+
+def test_failed_build_leaves_previous_site_intact(tmp_path: Path):
+    content = tmp_path / "content"
+    shutil.copytree(ROOTS / "minimal" / "content", content)
+    out = tmp_path / "build"
+    build_site(content, out)
+    before = tree_digest(out)
+    (content / "studies" / "S-BIAD1" / "study.yaml").write_text("format: 1\ntitle: [broken\n")
+    from catalogue.builder import BuildOptions, run_build
+
+    messages: list[str] = []
+    assert not run_build(BuildOptions(content=content, out=out, today=TODAY), messages.append)
+    assert tree_digest(out) == before
+    assert any("E001" in m for m in messages)
+    assert not list(tmp_path.glob(".build.*"))
+
+
+def test_user_text_is_sanitised(tmp_path: Path):
+    content = tmp_path / "content"
+    shutil.copytree(ROOTS / "minimal" / "content", content)
+    study = content / "studies" / "S-BIAD1" / "study.yaml"
+    study.write_text(study.read_text().replace(
+        "description: A *worm*.",
+        'description: "Hi <script>alert(1)</script> [x](javascript:alert(2)) '
+        '<img src=x onerror=alert(3)> <b>bold</b>"',
+    ).replace("title: Worm fluorescence in sixteen bits", "title: 'Worm </script><script>alert(4)'"))
+    out = tmp_path / "build"
+    build_site(content, out)
+    page = (out / "studies" / "S-BIAD1" / "index.html").read_text()
+    assert "<script>alert" not in page
+    assert "javascript:" not in page
+    assert "onerror" not in page
+    assert "<b>bold</b>" in page
+
+
+def test_emails_are_never_published(tmp_path: Path):
+    content = tmp_path / "content"
+    shutil.copytree(ROOTS / "minimal" / "content", content)
+    study = content / "studies" / "S-BIAD1" / "study.yaml"
+    study.write_text(study.read_text().replace(
+        "orcid: 0000-0002-1825-0097}", "orcid: 0000-0002-1825-0097, email: ada@secret.example}"
+    ))
+    out = tmp_path / "build"
+    build_site(content, out)
+    for path, data in site_files(out):
+        assert b"ada@secret.example" not in data, path
+
+
+def test_unreadable_image_gets_placeholder_and_warning(tmp_path: Path):
+    content = tmp_path / "content"
+    shutil.copytree(ROOTS / "minimal" / "content", content)
+    samples = Path(__file__).resolve().parents[2] / "shared" / "samples" / "images"
+    shutil.copy(samples / "truncated.tif", content / "data" / "S-BIAD1" / "worm.tif")
+    messages = build_site(content, tmp_path / "build")
+    warnings = [m for m in messages if "W050" in m]
+    assert len(warnings) == 1 and "worm.tif" in warnings[0]
+    page = (tmp_path / "build" / "studies" / "S-BIAD1" / "index.html").read_text()
+    assert 'alt="Preview unavailable"' in page
+
+
+@pytest.mark.parametrize("name", ["index.html", "404.html", "search/index.html", "sitemap.xml"])
+def test_site_skeleton(demo_site: Path, name: str):
+    assert (demo_site / name).stat().st_size > 100

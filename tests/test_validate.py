@@ -1,0 +1,120 @@
+"""`catalogue validate`: every problem at once, each with its file and line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from catalogue.cli import main
+
+from .conftest import DEMO, ROOTS
+
+
+@pytest.fixture()
+def in_root(monkeypatch: pytest.MonkeyPatch):
+    def enter(name: str) -> Path:
+        monkeypatch.chdir(ROOTS / name)
+        return ROOTS / name
+    return enter
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_demo_content_is_clean():
+    result = run("validate", "--content", str(DEMO))
+    assert result.exit_code == 0, result.output
+    assert "0 errors" in result.output
+
+
+def test_bad_metadata_reports_every_problem_with_its_line(in_root):
+    root = in_root("bad-metadata")
+    result = run("validate", "--content", "content")
+    assert result.exit_code == 1
+    expected = (root / "expected-problems.txt").read_text(encoding="utf-8").splitlines()
+    got = [line for line in result.output.splitlines() if not line.startswith("validate:")]
+    assert got == expected
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("code", [
+    "E001", "E010", "E011", "E013", "E014", "E015", "E016", "E017", "E020", "E021",
+    "E030", "E031", "E032", "E033", "E040", "E042", "E043", "E044", "E045", "E046",
+])
+def test_each_kind_of_error_is_covered(code):
+    text = (ROOTS / "bad-metadata" / "expected-problems.txt").read_text(encoding="utf-8")
+    lines = [ln for ln in text.splitlines() if f": {code} " in ln]
+    assert lines, f"no {code} in the expected problems"
+    assert all(ln.split(":")[1].isdigit() and int(ln.split(":")[1]) > 0 for ln in lines)
+
+
+def test_github_annotations(in_root):
+    in_root("bad-metadata")
+    result = run("validate", "--content", "content", "--format", "github")
+    assert result.exit_code == 1
+    assert (
+        "::error file=content/studies/S-BIAD1/study.yaml,line=8,col=1::E011 unknown field 'keywrds'"
+        in result.output
+    )
+
+
+def test_json_output_is_machine_readable(in_root):
+    in_root("bad-metadata")
+    result = CliRunner().invoke(main, ["validate", "--content", "content", "--format", "json"])
+    data = json.loads(result.stdout)
+    assert {"path", "line", "column", "code", "severity", "message"} <= set(data[0])
+    assert any(p["code"] == "E015" and p["line"] == 11 for p in data)
+
+
+def test_warning_for_missing_local_image_and_strict(tmp_path, monkeypatch):
+    content = tmp_path / "content"
+    shutil.copytree(ROOTS / "minimal" / "content", content)
+    (content / "data" / "S-BIAD1" / "worm.tif").unlink()
+    monkeypatch.chdir(tmp_path)
+    result = run("validate", "--content", "content")
+    assert result.exit_code == 0
+    assert "content/studies/S-BIAD1/study.yaml:19:21: W001 representative worm.tif" in result.output
+    assert run("validate", "--content", "content", "--strict").exit_code == 1
+
+
+def test_non_utf8_and_empty_manifest(tmp_path, monkeypatch):
+    content = tmp_path / "content"
+    shutil.copytree(ROOTS / "minimal" / "content", content)
+    manifest = content / "studies" / "S-BIAD1" / "images.files.tsv"
+    manifest.write_bytes(b"path\tsize\nok.tif\t1\nbad-\xff.tif\t2\n")
+    monkeypatch.chdir(tmp_path)
+    result = run("validate", "--content", "content")
+    assert result.exit_code == 1
+    assert "content/studies/S-BIAD1/images.files.tsv:3: E048 line is not valid UTF-8" in result.output
+    manifest.write_bytes(b"")
+    result = run("validate", "--content", "content")
+    assert "images.files.tsv:1: E041 manifest is empty" in result.output
+
+
+def test_duplicate_yaml_key_and_datetime(tmp_path, monkeypatch):
+    content = tmp_path / "content"
+    shutil.copytree(ROOTS / "minimal" / "content", content)
+    study = content / "studies" / "S-BIAD1" / "study.yaml"
+    study.write_text(study.read_text().replace(
+        "license: CC0-1.0", "license: CC0-1.0\nlicense: CC-BY-4.0"
+    ).replace("release_date: 2024-02-01", "release_date: 2024-02-01 10:00:00"))
+    monkeypatch.chdir(tmp_path)
+    result = run("validate", "--content", "content")
+    assert "study.yaml:6:1: E002 duplicate key 'license'" in result.output
+    assert "study.yaml:4:15: E013 release_date" in result.output
+
+
+def test_missing_content_folder_is_a_message_not_a_traceback(tmp_path):
+    result = run("validate", "--content", str(tmp_path / "nope"))
+    assert result.exit_code == 1
+    assert "content folder not found" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_usage_error_exits_2():
+    assert run("build", "--today", "yesterday").exit_code == 2
