@@ -47,15 +47,21 @@ class Tally:
 
 
 def _execute(
-    steps: list[Step], staging: Staging, old: BuildState, new: BuildState, jobs: int,
-    tally: Tally, echo: Echo,
+    steps: list[Step],
+    staging: Staging,
+    old: BuildState,
+    new: BuildState,
+    jobs: int,
+    tally: Tally,
+    echo: Echo,
 ) -> None:
     """Reuse steps whose digest is unchanged and whose files are still there; run the rest."""
     to_run: list[Step] = []
     for step in steps:
         prev = old.steps.get(step.id)
         if (
-            prev is not None and prev.digest == step.digest
+            prev is not None
+            and prev.digest == step.digest
             and prev.outputs == list(step.outputs)
             and all(staging.reuse(o) for o in step.outputs)
         ):
@@ -81,15 +87,21 @@ def _execute(
 
 
 def _search_index(
-    staging: Staging, page_steps_: list[Step], old: BuildState, new: BuildState,
-    tally: Tally, echo: Echo,
+    staging: Staging,
+    page_steps_: list[Step],
+    old: BuildState,
+    new: BuildState,
+    tally: Tally,
+    echo: Echo,
 ) -> None:
     version = search.pagefind_version()
     digest = digest_of(version, sorted((s.id, s.digest) for s in page_steps_))
     prev = old.steps.get("search:pagefind")
     old_dir = staging.out / search.OUTPUT_DIR
     if prev is not None and prev.digest == digest and old_dir.is_dir():
-        reused = [p.relative_to(staging.out).as_posix() for p in sorted(old_dir.rglob("*")) if p.is_file()]
+        reused = [
+            p.relative_to(staging.out).as_posix() for p in sorted(old_dir.rglob("*")) if p.is_file()
+        ]
         if all(staging.reuse(rel) for rel in reused):
             new.steps["search:pagefind"] = prev
             tally.reused += 1
@@ -99,7 +111,8 @@ def _search_index(
     summary = search.build_index(staging.root)
     written = sorted(
         p.relative_to(staging.root).as_posix()
-        for p in (staging.root / search.OUTPUT_DIR).rglob("*") if p.is_file()
+        for p in (staging.root / search.OUTPUT_DIR).rglob("*")
+        if p.is_file()
     )
     new.steps["search:pagefind"] = StepRecord(digest, written, [], {"summary": summary})
     tally.run += 1
@@ -111,8 +124,11 @@ def _search_index(
 def _context(catalogue: Catalogue, options: BuildOptions, thumbs: dict) -> RenderContext:
     env = make_environment(options.templates)
     return RenderContext(
-        catalogue=catalogue, site=catalogue.site, env=env,
-        templates_digest=templates_digest(options.templates), thumbs=thumbs,
+        catalogue=catalogue,
+        site=catalogue.site,
+        env=env,
+        templates_digest=templates_digest(options.templates),
+        thumbs=thumbs,
     )
 
 
@@ -142,14 +158,22 @@ def run_build(options: BuildOptions, echo: Echo) -> bool:
         for key, step_id in used.items():
             rec = new.steps[step_id]
             thumbs[key] = Thumb(
-                url=f"{root}/{rec.outputs[0]}", width=int(rec.info.get("width", 0)),
-                height=int(rec.info.get("height", 0)), ok=bool(rec.info.get("ok")),
+                url=f"{root}/{rec.outputs[0]}",
+                width=int(rec.info.get("width", 0)),
+                height=int(rec.info.get("height", 0)),
+                ok=bool(rec.info.get("ok")),
             )
         # phase 2: pages, API, sitemap, assets
         ctx = _context(catalogue, options, thumbs)
         pages = page_steps(ctx)
-        steps = plan([*pages, *api_steps(ctx), *sitemap_steps(ctx),
-                      *asset_steps(options.templates / "static")])
+        steps = plan(
+            [
+                *pages,
+                *api_steps(ctx),
+                *sitemap_steps(ctx),
+                *asset_steps(options.templates / "static"),
+            ]
+        )
         _execute(steps, staging, old, new, jobs, tally, echo)
         # phase 3: the search index over the written pages
         _search_index(staging, pages, old, new, tally, echo)

@@ -29,8 +29,13 @@ def _suggest(name: str, options: list[str]) -> str:
 
 
 def check_study(
-    study: Study, marked: Marked, rel: str, folder: str, site: Site,
-    broken: frozenset[str] = frozenset(), index_map: dict[str, list[int]] | None = None,
+    study: Study,
+    marked: Marked,
+    rel: str,
+    folder: str,
+    site: Site,
+    broken: frozenset[str] = frozenset(),
+    index_map: dict[str, list[int]] | None = None,
 ) -> list[Problem]:
     """Cross-field checks. ``broken`` names fields already reported as invalid (skipped here);
     ``index_map`` maps list positions of a salvaged study back to positions in the YAML."""
@@ -46,30 +51,52 @@ def check_study(
         pass
     elif not ACCESSION_RE.match(study.accession):
         line, col = at("accession")
-        out.append(problem(rel, line, "E030", f"accession {study.accession!r} is not of the form S-ABCD123", col))
+        out.append(
+            problem(
+                rel,
+                line,
+                "E030",
+                f"accession {study.accession!r} is not of the form S-ABCD123",
+                col,
+            )
+        )
     if "accession" not in broken and study.accession != folder:
         line, col = at("accession")
-        out.append(problem(
-            rel, line, "E030",
-            f"accession {study.accession} differs from its folder name {folder}", col,
-        ))
+        out.append(
+            problem(
+                rel,
+                line,
+                "E030",
+                f"accession {study.accession} differs from its folder name {folder}",
+                col,
+            )
+        )
     if "license" not in broken and study.license not in site.licenses:
         line, col = at("license")
-        out.append(problem(
-            rel, line, "E014",
-            f"license {study.license!r} is not an allowed SPDX id "
-            f"(site.yaml allows: {', '.join(site.licenses)}){_suggest(study.license, list(site.licenses))}",
-            col,
-        ))
+        out.append(
+            problem(
+                rel,
+                line,
+                "E014",
+                f"license {study.license!r} is not an allowed SPDX id "
+                f"(site.yaml allows: {', '.join(site.licenses)})"
+                f"{_suggest(study.license, list(site.licenses))}",
+                col,
+            )
+        )
     if "collection" not in broken and study.collection not in site.collections:
         line, col = at("collection")
         names = sorted(site.collections)
-        out.append(problem(
-            rel, line, "E017",
-            f"collection {study.collection!r} is not defined in site.yaml "
-            f"(known: {', '.join(names)}){_suggest(study.collection, names)}",
-            col,
-        ))
+        out.append(
+            problem(
+                rel,
+                line,
+                "E017",
+                f"collection {study.collection!r} is not defined in site.yaml "
+                f"(known: {', '.join(names)}){_suggest(study.collection, names)}",
+                col,
+            )
+        )
     raw = marked.data if isinstance(marked.data, dict) else {}
 
     def defined_keys(section: str) -> list[str]:
@@ -84,12 +111,17 @@ def check_study(
         for j, key in enumerate(keys if isinstance(keys, list) else []):
             if str(key) not in affiliations:
                 line, col = marked.position(("authors", i, "affiliations", j))
-                out.append(problem(
-                    rel, line, "E020",
-                    f"author '{author.get('name', i + 1)}' refers to undefined affiliation '{key}'"
-                    f"{_suggest(str(key), affiliations)}",
-                    col,
-                ))
+                out.append(
+                    problem(
+                        rel,
+                        line,
+                        "E020",
+                        f"author '{author.get('name', i + 1)}' refers to undefined "
+                        f"affiliation '{key}'"
+                        f"{_suggest(str(key), affiliations)}",
+                        col,
+                    )
+                )
     seen_ids: dict[str, int] = {}
     for i, ds in enumerate(study.datasets):
         if ds.id in seen_ids:
@@ -101,35 +133,52 @@ def check_study(
             for j, key in enumerate(getattr(ds, field)):
                 if key not in defined:
                     line, col = at("datasets", i, field, j)
-                    out.append(problem(
-                        rel, line, "E020",
-                        f"dataset '{ds.id}' refers to undefined {field} '{key}'"
-                        f"{_suggest(key, list(defined))}",
-                        col,
-                    ))
+                    out.append(
+                        problem(
+                            rel,
+                            line,
+                            "E020",
+                            f"dataset '{ds.id}' refers to undefined {field} '{key}'"
+                            f"{_suggest(key, list(defined))}",
+                            col,
+                        )
+                    )
         if ds.files is not None and (
             "/" in ds.files or ds.files.startswith(".") or not ds.files.endswith(".tsv")
         ):
             line, col = at("datasets", i, "files")
-            out.append(problem(
-                rel, line, "E043",
-                f"files {ds.files!r} must be the name of a .tsv file in the study folder", col,
-            ))
+            out.append(
+                problem(
+                    rel,
+                    line,
+                    "E043",
+                    f"files {ds.files!r} must be the name of a .tsv file in the study folder",
+                    col,
+                )
+            )
         if ds.representative is not None:
             why = path_problem(ds.representative)
             if why:
                 line, col = at("datasets", i, "representative")
                 out.append(problem(rel, line, "E043", f"representative: {why}", col))
-    raw_ids = {
-        str(d.get("id")) for d in (raw.get("datasets") or []) if isinstance(d, dict)
-    } if isinstance(raw.get("datasets"), list) else set()
+    raw_ids = (
+        {str(d.get("id")) for d in (raw.get("datasets") or []) if isinstance(d, dict)}
+        if isinstance(raw.get("datasets"), list)
+        else set()
+    )
     for name, corr in study.correlations.items():
         for j, ref in enumerate(corr.datasets):
             if ref not in raw_ids:
                 line, col = at("correlations", name, "datasets", j)
-                out.append(problem(
-                    rel, line, "E020", f"correlation '{name}' refers to undefined dataset '{ref}'", col
-                ))
+                out.append(
+                    problem(
+                        rel,
+                        line,
+                        "E020",
+                        f"correlation '{name}' refers to undefined dataset '{ref}'",
+                        col,
+                    )
+                )
     return out
 
 
@@ -144,27 +193,37 @@ def check_ledger(
     in_ledger: dict[str, int] = {}
     for row in ledger:
         if row.accession in in_ledger:
-            out.append(problem(
-                ledger_rel, row.line, "E032",
-                f"accession {row.accession} appears twice in the ledger "
-                f"(first on line {in_ledger[row.accession]}); accessions are never reused",
-            ))
+            out.append(
+                problem(
+                    ledger_rel,
+                    row.line,
+                    "E032",
+                    f"accession {row.accession} appears twice in the ledger "
+                    f"(first on line {in_ledger[row.accession]}); accessions are never reused",
+                )
+            )
         else:
             in_ledger[row.accession] = row.line
     for accession, places in sorted(folders.items()):
         if len(places) > 1:
             for path, line in places:
                 others = ", ".join(p for p, _ in places if p != path)
-                out.append(problem(
-                    path, line, "E033",
-                    f"accession {accession} is also declared by {others}; "
-                    "allocate a new accession with `catalogue new`",
-                ))
+                out.append(
+                    problem(
+                        path,
+                        line,
+                        "E033",
+                        f"accession {accession} is also declared by {others}; "
+                        "allocate a new accession with `catalogue new`",
+                    )
+                )
         if accession not in in_ledger:
             path, line = places[0]
-            out.append(problem(
-                path, line, "E031", f"accession {accession} is not in the ledger accessions.tsv"
-            ))
+            out.append(
+                problem(
+                    path, line, "E031", f"accession {accession} is not in the ledger accessions.tsv"
+                )
+            )
     return out
 
 
@@ -172,5 +231,7 @@ def check_site_paths(site: Site, content: Path, rel: str, marked: Marked) -> lis
     out = []
     if Path(site.data_root).is_absolute() or ".." in Path(site.data_root).parts:
         line, col = marked.position(("data_root",))
-        out.append(problem(rel, line, "E043", "data_root must be a folder inside the content tree", col))
+        out.append(
+            problem(rel, line, "E043", "data_root must be a folder inside the content tree", col)
+        )
     return out

@@ -29,12 +29,18 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.d
 
 
 content_option = click.option(
-    "--content", type=click.Path(file_okay=False, path_type=Path), default=Path("content"),
-    show_default=True, help=HELP_CONTENT,
+    "--content",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("content"),
+    show_default=True,
+    help=HELP_CONTENT,
 )
 out_option = click.option(
-    "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
-    show_default=True, help=HELP_OUT,
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("build"),
+    show_default=True,
+    help=HELP_OUT,
 )
 today_option = click.option("--today", callback=_date, metavar="DATE", help=HELP_TODAY)
 
@@ -52,8 +58,12 @@ def main() -> None:
 @content_option
 @today_option
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "github", "json"]), default="text",
-    show_default=True, help="text for people, github for Actions annotations, json for tools.",
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "github", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, github for Actions annotations, json for tools.",
 )
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 def validate(content: Path, today: dt.date | None, fmt: str, strict: bool) -> None:
@@ -67,7 +77,9 @@ def validate(content: Path, today: dt.date | None, fmt: str, strict: bool) -> No
 
     _, found = load(content, resolve_today(today))
     if found:
-        click.echo(problems_mod.render(found, fmt), file=sys.stdout if fmt == "json" else sys.stderr)
+        click.echo(
+            problems_mod.render(found, fmt), file=sys.stdout if fmt == "json" else sys.stderr
+        )
     failing = found if strict else problems_mod.errors(found)
     click.echo(f"validate: {problems_mod.summary(found)}", err=True)
     sys.exit(1 if failing else 0)
@@ -77,14 +89,24 @@ def validate(content: Path, today: dt.date | None, fmt: str, strict: bool) -> No
 @content_option
 @out_option
 @today_option
-@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
-              help="Parallel workers for image work (default: number of CPUs).")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Parallel workers for image work (default: number of CPUs).",
+)
 @click.option("--base-url", default=None, help="Override site.yaml base_url (e.g. for a preview).")
 @click.option("--clean", is_flag=True, help="Ignore the previous build and rebuild everything.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
 def build(
-    content: Path, out: Path, today: dt.date | None, jobs: int | None,
-    base_url: str | None, clean: bool, debug: bool,
+    content: Path,
+    out: Path,
+    today: dt.date | None,
+    jobs: int | None,
+    base_url: str | None,
+    clean: bool,
+    debug: bool,
 ) -> None:
     """Validate the content, then build the whole site into --out, atomically.
 
@@ -95,8 +117,12 @@ def build(
     from .builder import BuildOptions, run_build
 
     options = BuildOptions(
-        content=content, out=out, today=resolve_today(today), jobs=jobs,
-        base_url=base_url, clean=clean,
+        content=content,
+        out=out,
+        today=resolve_today(today),
+        jobs=jobs,
+        base_url=base_url,
+        clean=clean,
     )
     try:
         ok = run_build(options, echo=lambda m: click.echo(m, err=True))

@@ -63,7 +63,9 @@ class Site(Record):
     @classmethod
     def _format(cls, v: int) -> int:
         if v != FORMAT_VERSION:
-            raise ValueError(f"unsupported format {v}; this catalogue reads format {FORMAT_VERSION}")
+            raise ValueError(
+                f"unsupported format {v}; this catalogue reads format {FORMAT_VERSION}"
+            )
         return v
 
     @field_validator("base_url", "data_url")
@@ -114,7 +116,7 @@ def _doi(v: Any) -> Any:
     v = str(v).strip()
     for prefix in ("https://doi.org/", "http://doi.org/", "http://dx.doi.org/", "doi:"):
         if v.lower().startswith(prefix):
-            v = v[len(prefix):]
+            v = v[len(prefix) :]
     if not DOI_RE.match(v):
         raise ValueError(f"DOI {v!r} is not of the form 10.NNNN/suffix")
     return v
@@ -262,7 +264,9 @@ class Study(Record):
     @classmethod
     def _format(cls, v: int) -> int:
         if v != FORMAT_VERSION:
-            raise ValueError(f"unsupported format {v}; this catalogue reads format {FORMAT_VERSION}")
+            raise ValueError(
+                f"unsupported format {v}; this catalogue reads format {FORMAT_VERSION}"
+            )
         return v
 
     @field_validator("keywords", mode="before")
@@ -349,7 +353,8 @@ class Catalogue(Record):
     def visible(self) -> tuple[StudyEntry, ...]:
         """Studies that may appear anywhere in the output (public or tombstoned)."""
         return tuple(
-            e for e in self.studies
+            e
+            for e in self.studies
             if e.state(self.today) in (StudyState.PUBLIC, StudyState.WITHDRAWN)
         )
 

@@ -70,9 +70,7 @@ def _call(make: Callable[[], StepResult]) -> StepResult:
     return make()
 
 
-def run_steps(
-    steps: Sequence[Step], jobs: int
-) -> dict[str, StepResult]:
+def run_steps(steps: Sequence[Step], jobs: int) -> dict[str, StepResult]:
     """Run the given steps, heavy ones in parallel, and return their results by step id."""
     results: dict[str, StepResult] = {}
     heavy = [s for s in steps if s.heavy]

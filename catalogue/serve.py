@@ -15,8 +15,11 @@ from pathlib import Path
 class _Handler(http.server.SimpleHTTPRequestHandler):
     extensions_map = {
         **http.server.SimpleHTTPRequestHandler.extensions_map,
-        ".webp": "image/webp", ".js": "text/javascript", ".json": "application/json",
-        ".wasm": "application/wasm", ".pf_meta": "application/octet-stream",
+        ".webp": "image/webp",
+        ".js": "text/javascript",
+        ".json": "application/json",
+        ".wasm": "application/wasm",
+        ".pf_meta": "application/octet-stream",
     }
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:

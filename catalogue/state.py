@@ -34,7 +34,12 @@ class BuildState:
         data = {
             "version": STATE_VERSION,
             "steps": {
-                k: {"digest": v.digest, "outputs": v.outputs, "warnings": v.warnings, "info": v.info}
+                k: {
+                    "digest": v.digest,
+                    "outputs": v.outputs,
+                    "warnings": v.warnings,
+                    "info": v.info,
+                }
                 for k, v in sorted(self.steps.items())
             },
             "sources": dict(sorted(self.sources.items())),
@@ -52,9 +57,14 @@ def load_state(out: Path) -> tuple[BuildState, str | None]:
     except (OSError, ValueError):
         return BuildState(), "previous build state unreadable"
     if data.get("version") != STATE_VERSION:
-        return BuildState(), f"build state version changed ({data.get('version')} → {STATE_VERSION})"
+        return (
+            BuildState(),
+            f"build state version changed ({data.get('version')} → {STATE_VERSION})",
+        )
     steps = {
-        k: StepRecord(v["digest"], list(v["outputs"]), list(v.get("warnings", [])), v.get("info", {}))
+        k: StepRecord(
+            v["digest"], list(v["outputs"]), list(v.get("warnings", [])), v.get("info", {})
+        )
         for k, v in data.get("steps", {}).items()
     }
     return BuildState(steps=steps, sources=dict(data.get("sources", {}))), None

@@ -26,7 +26,9 @@ TODAY = dt.date(2026, 11, 25)
 def samples_dir() -> Path:
     """The shared samples; their absence is an error of the checkout, never a skip."""
     if not SAMPLES.is_dir():
-        raise FileNotFoundError(f"shared samples not found at {SAMPLES}; clone ../shared beside the project")
+        raise FileNotFoundError(
+            f"shared samples not found at {SAMPLES}; clone ../shared beside the project"
+        )
     return SAMPLES
 
 
@@ -95,5 +97,6 @@ def tree_digest(site: Path) -> dict[str, str]:
 
     return {
         str(p.relative_to(site)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(site.rglob("*")) if p.is_file()
+        for p in sorted(site.rglob("*"))
+        if p.is_file()
     }

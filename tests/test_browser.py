@@ -10,8 +10,14 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_play
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 UNIQUE_WORD = "anemone"  # only S-BIAD628 contains it (content/CREDITS.md, "Test hooks")
 UNIQUE_STUDY = "S-BIAD628"
@@ -39,6 +45,10 @@ def page(browser: Browser) -> Iterator[tuple[Page, list[str]]]:
     pg.on("console", on_console)
     pg.on("pageerror", lambda exc: problems.append(f"pageerror: {exc}"))
     pg.on("requestfailed", lambda req: problems.append(f"requestfailed: {req.url}"))
+    pg.on(
+        "response",
+        lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None,
+    )
     yield pg, problems
     context.close()
 
@@ -46,14 +56,14 @@ def page(browser: Browser) -> Iterator[tuple[Page, list[str]]]:
 def test_search_filter_and_open_study(demo_server: str, page):
     pg, problems = page
     pg.goto(f"{demo_server}/search/")
-    box = pg.get_by_placeholder("Search studies").last
-    box.fill(UNIQUE_WORD)
-    results = pg.locator(".pagefind-ui__result")
+    pg.locator("#search-input").fill(UNIQUE_WORD)
+    results = pg.locator("#results .result")
     expect(results).to_have_count(1, timeout=10_000)
-    # narrow by organism with the Pagefind filter panel
-    pg.get_by_text("organism", exact=False).first.click()
-    pg.get_by_label(re.compile(rf"^{re.escape(ORGANISM)}")).check()
+    expect(pg.locator("#status")).to_have_text("1 study found")
+    # narrow by organism with the filter panel; the filtered view is in the URL
+    pg.get_by_label(re.compile(rf"^{re.escape(ORGANISM)} \(1\)")).check()
     expect(results).to_have_count(1, timeout=10_000)
+    assert "organism=Nematostella+vectensis" in pg.url
     results.first.locator("a").first.click()
     pg.wait_for_url(re.compile(rf"/studies/{UNIQUE_STUDY}/$"))
     expect(pg.locator("h1")).to_be_visible()
@@ -61,15 +71,29 @@ def test_search_filter_and_open_study(demo_server: str, page):
     assert problems == []
 
 
-def test_filter_alone_narrows_results(demo_server: str, page):
+def test_filter_alone_lists_exactly_that_organism(demo_server: str, page):
+    from catalogue.readers.tree import load
+
+    from .conftest import DEMO, TODAY
+
+    catalogue, _ = load(DEMO, TODAY)
+    assert catalogue is not None
+    human = sorted(
+        e.study.accession
+        for e in catalogue.public()
+        if any(o.scientific_name == "Homo sapiens" for o in e.study.organisms)
+    )
     pg, problems = page
     pg.goto(f"{demo_server}/search/")
-    pg.get_by_text("organism", exact=False).first.click()
-    pg.get_by_label(re.compile(r"^Homo sapiens")).check()
-    results = pg.locator(".pagefind-ui__result")
-    expect(results.first).to_be_visible(timeout=10_000)
-    titles = results.locator(".pagefind-ui__result-title").all_inner_texts()
-    assert titles and all(t.strip() for t in titles)
+    pg.get_by_label(re.compile(r"^Homo sapiens \(\d+\)")).check()
+    results = pg.locator("#results .result")
+    expect(results).to_have_count(len(human), timeout=10_000)
+    shown = sorted(t.split(" · ")[0] for t in results.locator(".result-meta").all_inner_texts())
+    assert shown == human
+    # the filtered view can be linked: opening the URL restores it
+    pg.goto(pg.url)
+    expect(results).to_have_count(len(human), timeout=10_000)
+    assert pg.get_by_label(re.compile(r"^Homo sapiens")).is_checked()
     assert problems == []
 
 
@@ -86,7 +110,16 @@ def test_header_search_box_by_keyboard(demo_server: str, page):
     pg.keyboard.type(UNIQUE_WORD)
     pg.keyboard.press("Enter")
     pg.wait_for_url(re.compile(r"/search/\?q="))
-    expect(pg.locator(".pagefind-ui__result")).to_have_count(1, timeout=10_000)
+    results = pg.locator("#results .result")
+    expect(results).to_have_count(1, timeout=10_000)
+    # onward by keyboard: Tab from the search box through the filters reaches the result link
+    link = results.first.locator("a")
+    for _ in range(80):
+        pg.keyboard.press("Tab")
+        if link.evaluate("a => a === document.activeElement"):
+            break
+    pg.keyboard.press("Enter")
+    pg.wait_for_url(re.compile(rf"/studies/{UNIQUE_STUDY}/$"))
     assert problems == []
 
 

@@ -31,7 +31,7 @@ def test_every_public_study_has_a_page_and_an_api_record(demo_site: Path):
     assert len(public) >= 8
     for acc in public:
         page = (demo_site / "studies" / acc / "index.html").read_text(encoding="utf-8")
-        assert f"<h1 data-pagefind-meta=\"title\">" in page
+        assert '<h1 data-pagefind-meta="title">' in page
         assert (demo_site / "api" / "v1" / "studies" / f"{acc}.json").is_file()
     listing = json.loads((demo_site / "api/v1/studies.json").read_text())
     pages = sorted(p.parent.name for p in (demo_site / "studies").glob("*/index.html"))
@@ -159,11 +159,17 @@ def test_user_text_is_sanitised(tmp_path: Path):
     content = tmp_path / "content"
     shutil.copytree(ROOTS / "minimal" / "content", content)
     study = content / "studies" / "S-BIAD1" / "study.yaml"
-    study.write_text(study.read_text().replace(
-        "description: A *worm*.",
-        'description: "Hi <script>alert(1)</script> [x](javascript:alert(2)) '
-        '<img src=x onerror=alert(3)> <b>bold</b>"',
-    ).replace("title: Worm fluorescence in sixteen bits", "title: 'Worm </script><script>alert(4)'"))
+    study.write_text(
+        study.read_text()
+        .replace(
+            "description: A *worm*.",
+            'description: "Hi <script>alert(1)</script> [x](javascript:alert(2)) '
+            '<img src=x onerror=alert(3)> <b>bold</b>"',
+        )
+        .replace(
+            "title: Worm fluorescence in sixteen bits", "title: 'Worm </script><script>alert(4)'"
+        )
+    )
     out = tmp_path / "build"
     build_site(content, out)
     page = (out / "studies" / "S-BIAD1" / "index.html").read_text()
@@ -177,9 +183,11 @@ def test_emails_are_never_published(tmp_path: Path):
     content = tmp_path / "content"
     shutil.copytree(ROOTS / "minimal" / "content", content)
     study = content / "studies" / "S-BIAD1" / "study.yaml"
-    study.write_text(study.read_text().replace(
-        "orcid: 0000-0002-1825-0097}", "orcid: 0000-0002-1825-0097, email: ada@secret.example}"
-    ))
+    study.write_text(
+        study.read_text().replace(
+            "orcid: 0000-0002-1825-0097}", "orcid: 0000-0002-1825-0097, email: ada@secret.example}"
+        )
+    )
     out = tmp_path / "build"
     build_site(content, out)
     for path, data in site_files(out):

@@ -19,6 +19,7 @@ def in_root(monkeypatch: pytest.MonkeyPatch):
     def enter(name: str) -> Path:
         monkeypatch.chdir(ROOTS / name)
         return ROOTS / name
+
     return enter
 
 
@@ -42,10 +43,31 @@ def test_bad_metadata_reports_every_problem_with_its_line(in_root):
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("code", [
-    "E001", "E010", "E011", "E013", "E014", "E015", "E016", "E017", "E020", "E021",
-    "E030", "E031", "E032", "E033", "E040", "E042", "E043", "E044", "E045", "E046",
-])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "E001",
+        "E010",
+        "E011",
+        "E013",
+        "E014",
+        "E015",
+        "E016",
+        "E017",
+        "E020",
+        "E021",
+        "E030",
+        "E031",
+        "E032",
+        "E033",
+        "E040",
+        "E042",
+        "E043",
+        "E044",
+        "E045",
+        "E046",
+    ],
+)
 def test_each_kind_of_error_is_covered(code):
     text = (ROOTS / "bad-metadata" / "expected-problems.txt").read_text(encoding="utf-8")
     lines = [ln for ln in text.splitlines() if f": {code} " in ln]
@@ -90,7 +112,9 @@ def test_non_utf8_and_empty_manifest(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = run("validate", "--content", "content")
     assert result.exit_code == 1
-    assert "content/studies/S-BIAD1/images.files.tsv:3: E048 line is not valid UTF-8" in result.output
+    assert (
+        "content/studies/S-BIAD1/images.files.tsv:3: E048 line is not valid UTF-8" in result.output
+    )
     manifest.write_bytes(b"")
     result = run("validate", "--content", "content")
     assert "images.files.tsv:1: E041 manifest is empty" in result.output
@@ -100,9 +124,11 @@ def test_duplicate_yaml_key_and_datetime(tmp_path, monkeypatch):
     content = tmp_path / "content"
     shutil.copytree(ROOTS / "minimal" / "content", content)
     study = content / "studies" / "S-BIAD1" / "study.yaml"
-    study.write_text(study.read_text().replace(
-        "license: CC0-1.0", "license: CC0-1.0\nlicense: CC-BY-4.0"
-    ).replace("release_date: 2024-02-01", "release_date: 2024-02-01 10:00:00"))
+    study.write_text(
+        study.read_text()
+        .replace("license: CC0-1.0", "license: CC0-1.0\nlicense: CC-BY-4.0")
+        .replace("release_date: 2024-02-01", "release_date: 2024-02-01 10:00:00")
+    )
     monkeypatch.chdir(tmp_path)
     result = run("validate", "--content", "content")
     assert "study.yaml:6:1: E002 duplicate key 'license'" in result.output

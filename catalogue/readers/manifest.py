@@ -76,10 +76,14 @@ def summarize(path: Path, rel: str) -> tuple[ManifestSummary | None, list[Proble
             problems.extend(_header_problems(header, rel, number))
             continue
         if len(cells) != len(header):
-            problems.append(problem(
-                rel, number, "E042",
-                f"row has {len(cells)} cells but the header has {len(header)}",
-            ))
+            problems.append(
+                problem(
+                    rel,
+                    number,
+                    "E042",
+                    f"row has {len(cells)} cells but the header has {len(header)}",
+                )
+            )
             continue
         row = dict(zip(header, cells, strict=True))
         p = row.get("path", "")
@@ -98,15 +102,15 @@ def summarize(path: Path, rel: str) -> tuple[ManifestSummary | None, list[Proble
                 if size < 0:
                     raise ValueError
             except ValueError:
-                problems.append(problem(
-                    rel, number, "E045", f"size {raw_size!r} is not a non-negative integer"
-                ))
+                problems.append(
+                    problem(rel, number, "E045", f"size {raw_size!r} is not a non-negative integer")
+                )
                 size = None
         sha = row.get("sha256", "").strip() or None
         if sha is not None and not SHA256_RE.match(sha):
-            problems.append(problem(
-                rel, number, "E046", f"sha256 {sha!r} is not 64 lower-case hex digits"
-            ))
+            problems.append(
+                problem(rel, number, "E046", f"sha256 {sha!r} is not 64 lower-case hex digits")
+            )
         count += 1
         if size is None:
             unknown += 1

@@ -96,7 +96,9 @@ def _problems_from(
             line, col = marked.position(loc)
             got = _value_at(marked.data, loc)
             shown = repr(got) if isinstance(got, str) else f"'{got}'"
-            out.append(problem(path, line, "E013", f"{_where(loc)}: invalid date {shown} ({msg})", col))
+            out.append(
+                problem(path, line, "E013", f"{_where(loc)}: invalid date {shown} ({msg})", col)
+            )
         else:
             line, col = marked.position(loc)
             code = CODE_BY_FIELD.get(field, "E012")
@@ -104,7 +106,11 @@ def _problems_from(
                 text = f"{_where(loc)}: {msg}"
             else:
                 got = _value_at(marked.data, loc)
-                shown = f" (got {got!r})" if got is not None and not isinstance(got, dict | list) else ""
+                shown = (
+                    f" (got {got!r})"
+                    if got is not None and not isinstance(got, dict | list)
+                    else ""
+                )
                 text = f"{_where(loc)}: {msg}{shown}"
             out.append(problem(path, line, code, text, col))
     return out
@@ -123,7 +129,9 @@ __all__ = ["validate_marked"]
 
 
 def salvage(
-    model: type[M], data: dict[str, Any], exc_errors: list[dict[str, Any]],
+    model: type[M],
+    data: dict[str, Any],
+    exc_errors: list[dict[str, Any]],
     placeholders: dict[str, Any],
 ) -> tuple[M | None, set[str], dict[str, list[int]]]:
     """A best-effort model of a record that failed validation, for the cross-record checks.
@@ -142,8 +150,10 @@ def salvage(
             continue
         top = str(loc[0])
         value = data.get(top)
-        if len(loc) >= 2 and isinstance(value, list | dict) and loc[1] in (
-            range(len(value)) if isinstance(value, list) else value
+        if (
+            len(loc) >= 2
+            and isinstance(value, list | dict)
+            and loc[1] in (range(len(value)) if isinstance(value, list) else value)
         ):
             drop.setdefault(top, set()).add(loc[1])
         else:

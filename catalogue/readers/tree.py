@@ -18,8 +18,14 @@ LEDGER_HEADER = ["accession", "created", "note"]
 
 # stand-ins for invalid required fields, so the rest of a broken study can still be checked
 PLACEHOLDERS = {
-    "format": 1, "accession": "S-INVALID0", "title": "?", "release_date": "1970-01-01",
-    "license": "?", "description": "?", "authors": [{"name": "?"}], "collection": "direct",
+    "format": 1,
+    "accession": "S-INVALID0",
+    "title": "?",
+    "release_date": "1970-01-01",
+    "license": "?",
+    "description": "?",
+    "authors": [{"name": "?"}],
+    "collection": "direct",
 }
 
 
@@ -28,7 +34,11 @@ def _rel(path: Path, content: Path) -> str:
     try:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
-        return str(content.name / path.relative_to(content)) if path.is_relative_to(content) else str(path)
+        return (
+            str(content.name / path.relative_to(content))
+            if path.is_relative_to(content)
+            else str(path)
+        )
 
 
 def read_yaml(path: Path, rel: str) -> tuple[Marked | None, list[Problem]]:
@@ -59,17 +69,23 @@ def read_ledger(path: Path, rel: str) -> tuple[list[LedgerRow], list[Problem]]:
             continue
         cells = text.split("\t")
         if len(cells) < 2 or len(cells) > 3:
-            out.append(problem(rel, number, "E032", f"ledger row has {len(cells)} cells; expected 2 or 3"))
+            out.append(
+                problem(rel, number, "E032", f"ledger row has {len(cells)} cells; expected 2 or 3")
+            )
             continue
         try:
             created = dt.date.fromisoformat(cells[1].strip())
         except ValueError:
             out.append(problem(rel, number, "E013", f"invalid date {cells[1]!r} in ledger"))
             continue
-        rows.append(LedgerRow(
-            accession=cells[0].strip(), created=created,
-            note=cells[2].strip() if len(cells) > 2 else "", line=number,
-        ))
+        rows.append(
+            LedgerRow(
+                accession=cells[0].strip(),
+                created=created,
+                note=cells[2].strip() if len(cells) > 2 else "",
+                line=number,
+            )
+        )
     return rows, out
 
 
@@ -127,7 +143,9 @@ def load_study(
         mpath = folder / ds.files
         mrel = _rel(mpath, content)
         if not mpath.is_file():
-            line, col = marked.position(("datasets", index_map.get("datasets", range(999999))[i], "files"))
+            line, col = marked.position(
+                ("datasets", index_map.get("datasets", range(999999))[i], "files")
+            )
             problems.append(problem(rel, line, "E040", f"manifest {ds.files} not found", col))
             continue
         summary, mprobs = manifest.summarize(mpath, mrel)
@@ -138,16 +156,20 @@ def load_study(
     if site is not None:
         data = content / site.data_root / study.accession
         for i, ds in enumerate(study.datasets):
-            if ds.representative and manifest.path_problem(ds.representative) is None:
-                if not (data / ds.representative).is_file():
-                    orig = index_map.get("datasets", range(999999))[i]
-                    line, col = marked.position(("datasets", orig, "representative"))
-                    problems.append(problem(
-                        rel, line, "W001",
-                        f"representative {ds.representative} is not in the local data folder "
+            rep = ds.representative
+            if rep and manifest.path_problem(rep) is None and not (data / rep).is_file():
+                orig = index_map.get("datasets", range(999999))[i]
+                line, col = marked.position(("datasets", orig, "representative"))
+                problems.append(
+                    problem(
+                        rel,
+                        line,
+                        "W001",
+                        f"representative {rep} is not in the local data folder "
                         f"{_rel(data, content)}; the page will show a placeholder",
                         col,
-                    ))
+                    )
+                )
     if salvaged:
         return None, marked, problems
     entry = StudyEntry(

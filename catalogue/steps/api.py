@@ -69,25 +69,43 @@ def api_steps(ctx: RenderContext) -> list[Step]:
     cat = ctx.catalogue
     site = digest_of(API_VERSION, ctx.site.model_dump(mode="json"))
     public = cat.public()
-    steps = [Step(
-        id="api:studies", outputs=("api/v1/studies.json",),
-        digest=digest_of(site, [[e.study.accession, e.source_digest] for e in public]),
-        make=lambda: StepResult(files={"api/v1/studies.json": dumps_json({
-            "api_version": API_VERSION,
-            "count": len(public),
-            "studies": [summary_record(ctx, e) for e in public],
-        }, pretty=True)}),
-    )]
+    steps = [
+        Step(
+            id="api:studies",
+            outputs=("api/v1/studies.json",),
+            digest=digest_of(site, [[e.study.accession, e.source_digest] for e in public]),
+            make=lambda: StepResult(
+                files={
+                    "api/v1/studies.json": dumps_json(
+                        {
+                            "api_version": API_VERSION,
+                            "count": len(public),
+                            "studies": [summary_record(ctx, e) for e in public],
+                        },
+                        pretty=True,
+                    )
+                }
+            ),
+        )
+    ]
     for entry in cat.visible():
         acc = entry.study.accession
         out = f"api/v1/studies/{acc}.json"
         withdrawn = entry.state(cat.today) is StudyState.WITHDRAWN
         thumbs = repr(sorted((k, v) for k, v in ctx.thumbs.items() if k[0] == acc))
-        steps.append(Step(
-            id=f"api:study:{acc}", outputs=(out,),
-            digest=digest_of(site, entry.source_digest, withdrawn, thumbs),
-            make=lambda entry=entry, out=out, withdrawn=withdrawn: StepResult(files={out: dumps_json(
-                withdrawn_record(ctx, entry) if withdrawn else full_record(ctx, entry), pretty=True
-            )}),
-        ))
+        steps.append(
+            Step(
+                id=f"api:study:{acc}",
+                outputs=(out,),
+                digest=digest_of(site, entry.source_digest, withdrawn, thumbs),
+                make=lambda entry=entry, out=out, withdrawn=withdrawn: StepResult(
+                    files={
+                        out: dumps_json(
+                            withdrawn_record(ctx, entry) if withdrawn else full_record(ctx, entry),
+                            pretty=True,
+                        )
+                    }
+                ),
+            )
+        )
     return steps

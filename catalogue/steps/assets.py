@@ -13,9 +13,12 @@ def asset_steps(static: Path) -> list[Step]:
     for path in sorted(p for p in static.rglob("*") if p.is_file()):
         rel = f"static/{path.relative_to(static).as_posix()}"
         data = path.read_bytes()
-        steps.append(Step(
-            id=f"asset:{rel}", outputs=(rel,),
-            digest=hashlib.sha256(data).hexdigest(),
-            make=lambda rel=rel, data=data: StepResult(files={rel: data}),
-        ))
+        steps.append(
+            Step(
+                id=f"asset:{rel}",
+                outputs=(rel,),
+                digest=hashlib.sha256(data).hexdigest(),
+                make=lambda rel=rel, data=data: StepResult(files={rel: data}),
+            )
+        )
     return steps

@@ -41,7 +41,7 @@ class RenderContext:
         return f"{self.root}/studies/{accession}/"
 
     def absolute(self, path: str) -> str:
-        return self.site.base_url.rstrip("/") + path[len(self.root):]
+        return self.site.base_url.rstrip("/") + path[len(self.root) :]
 
     def data_file_url(self, accession: str, path: str) -> str:
         from ..render import url_path

@@ -45,7 +45,9 @@ def study_step(ctx: RenderContext, entry: StudyEntry) -> Step:
     return Step(
         id=f"page:study:{acc}",
         outputs=(out,),
-        digest=digest_of(_site_digest(ctx), entry.source_digest, state, repr(sorted(thumbs.items()))),
+        digest=digest_of(
+            _site_digest(ctx), entry.source_digest, state, repr(sorted(thumbs.items()))
+        ),
         make=lambda: _render(ctx, template, out, entry=entry, study=entry.study, thumbs=thumbs),
     )
 
@@ -57,33 +59,60 @@ def listing_steps(ctx: RenderContext) -> list[Step]:
     steps: list[Step] = []
     counts = totals(public)
     collections = Counter(e.study.collection for e in public)
-    steps.append(Step(
-        id="page:home", outputs=("index.html",), digest=base,
-        make=lambda: _render(
-            ctx, "home.html", "index.html", counts=counts, latest=ordered[:6],
-            collections=sorted(collections.items()),
-        ),
-    ))
-    pages = [ordered[i:i + BROWSE_PAGE_SIZE] for i in range(0, len(ordered), BROWSE_PAGE_SIZE)] or [[]]
+    steps.append(
+        Step(
+            id="page:home",
+            outputs=("index.html",),
+            digest=base,
+            make=lambda: _render(
+                ctx,
+                "home.html",
+                "index.html",
+                counts=counts,
+                latest=ordered[:6],
+                collections=sorted(collections.items()),
+            ),
+        )
+    )
+    pages = [
+        ordered[i : i + BROWSE_PAGE_SIZE] for i in range(0, len(ordered), BROWSE_PAGE_SIZE)
+    ] or [[]]
     for number, chunk in enumerate(pages, start=1):
         out = "studies/index.html" if number == 1 else f"studies/page/{number}/index.html"
-        steps.append(Step(
-            id=f"page:browse:{number}", outputs=(out,), digest=base,
-            make=lambda chunk=chunk, number=number, out=out: _render(
-                ctx, "browse.html", out, studies=chunk, page=number, pages=len(pages),
-                total=len(ordered),
-            ),
-        ))
+        steps.append(
+            Step(
+                id=f"page:browse:{number}",
+                outputs=(out,),
+                digest=base,
+                make=lambda chunk=chunk, number=number, out=out: _render(
+                    ctx,
+                    "browse.html",
+                    out,
+                    studies=chunk,
+                    page=number,
+                    pages=len(pages),
+                    total=len(ordered),
+                ),
+            )
+        )
     site_digest = _site_digest(ctx)
     searchable = bool(public)
-    steps.append(Step(
-        id="page:search", outputs=("search/index.html",), digest=digest_of(site_digest, searchable),
-        make=lambda: _render(ctx, "search.html", "search/index.html", searchable=searchable),
-    ))
-    steps.append(Step(
-        id="page:404", outputs=("404.html",), digest=site_digest,
-        make=lambda: _render(ctx, "404.html", "404.html"),
-    ))
+    steps.append(
+        Step(
+            id="page:search",
+            outputs=("search/index.html",),
+            digest=digest_of(site_digest, searchable),
+            make=lambda: _render(ctx, "search.html", "search/index.html", searchable=searchable),
+        )
+    )
+    steps.append(
+        Step(
+            id="page:404",
+            outputs=("404.html",),
+            digest=site_digest,
+            make=lambda: _render(ctx, "404.html", "404.html"),
+        )
+    )
     return steps
 
 

@@ -58,8 +58,15 @@ def build_index(site: Path) -> str:
 
 def _run_pagefind(source: Path, output: Path) -> subprocess.CompletedProcess[str]:
     cmd = [
-        str(pagefind_executable()), "--site", str(source), "--output-path", str(output),
-        "--force-language", "en", "--glob", INDEXED,
+        str(pagefind_executable()),
+        "--site",
+        str(source),
+        "--output-path",
+        str(output),
+        "--force-language",
+        "en",
+        "--glob",
+        INDEXED,
     ]
     return subprocess.run(cmd, capture_output=True, text=True, check=False)
 
@@ -75,7 +82,7 @@ def _read_cbor(path: Path) -> object:
     raw = gzip.decompress(path.read_bytes())
     if not raw.startswith(SIGNATURE):
         raise SearchIndexError(f"unexpected Pagefind file format in {path.name}")
-    return cbor2.loads(raw[len(SIGNATURE):])
+    return cbor2.loads(raw[len(SIGNATURE) :])
 
 
 def _write_cbor(folder: Path, prefix: str, pattern: str, value: object, digits: int) -> str:

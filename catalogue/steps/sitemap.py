@@ -21,8 +21,10 @@ def sitemap_steps(ctx: RenderContext) -> list[Step]:
     ]
 
     def make_sitemap() -> StepResult:
-        lines = ['<?xml version="1.0" encoding="UTF-8"?>',
-                 '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+        lines = [
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">',
+        ]
         for loc, lastmod in urls:
             extra = f"<lastmod>{lastmod}</lastmod>" if lastmod else ""
             lines.append(f"  <url><loc>{escape(loc)}</loc>{extra}</url>")
@@ -35,6 +37,10 @@ def sitemap_steps(ctx: RenderContext) -> list[Step]:
     )
     return [
         Step(id="sitemap", outputs=("sitemap.xml",), digest=digest_of(urls), make=make_sitemap),
-        Step(id="robots", outputs=("robots.txt",), digest=digest_of(robots),
-             make=lambda: StepResult(files={"robots.txt": robots.encode()})),
+        Step(
+            id="robots",
+            outputs=("robots.txt",),
+            digest=digest_of(robots),
+            make=lambda: StepResult(files={"robots.txt": robots.encode()}),
+        ),
     ]

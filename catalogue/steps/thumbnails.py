@@ -38,7 +38,9 @@ def _make(source: str, rel: str, out: str) -> StepResult:
     if thumb.webp is None:
         return StepResult(
             files={out: placeholder_webp("no preview", SETTINGS)},
-            warnings=(f"{rel}: W050 cannot make a thumbnail ({thumb.warning}); showing a placeholder",),
+            warnings=(
+                f"{rel}: W050 cannot make a thumbnail ({thumb.warning}); showing a placeholder",
+            ),
             info={"ok": False, "width": SETTINGS.max_size, "height": SETTINGS.max_size},
         )
     return StepResult(
@@ -49,7 +51,7 @@ def _make(source: str, rel: str, out: str) -> StepResult:
 def thumbnail_steps(
     catalogue: Catalogue, content: Path, cache: dict[str, list[Any]]
 ) -> tuple[list[Step], dict[tuple[str, str], str]]:
-    """Steps for every visible study's representative images, and which step serves which dataset."""
+    """Steps for the public studies' representative images, and which step serves which dataset."""
     steps: list[Step] = []
     used: dict[tuple[str, str], str] = {}
     data_root = content / catalogue.site.data_root
@@ -67,9 +69,14 @@ def thumbnail_steps(
             ).hexdigest()[:24]
             out = f"thumbnails/{key}.webp"
             step_id = f"thumbnail:{key}"
-            steps.append(Step(
-                id=step_id, outputs=(out,), digest=key,
-                make=partial(_make, str(source), rel, out), heavy=True,
-            ))
+            steps.append(
+                Step(
+                    id=step_id,
+                    outputs=(out,),
+                    digest=key,
+                    make=partial(_make, str(source), rel, out),
+                    heavy=True,
+                )
+            )
             used[(acc, ds.id)] = step_id
     return steps, used
