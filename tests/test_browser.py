@@ -44,7 +44,15 @@ def page(browser: Browser) -> Iterator[tuple[Page, list[str]]]:
 
     pg.on("console", on_console)
     pg.on("pageerror", lambda exc: problems.append(f"pageerror: {exc}"))
-    pg.on("requestfailed", lambda req: problems.append(f"requestfailed: {req.url}"))
+    # a request cancelled because the page navigated away is not a fault a reader sees
+    pg.on(
+        "requestfailed",
+        lambda req: (
+            None
+            if "ERR_ABORTED" in (req.failure or "")
+            else problems.append(f"requestfailed: {req.url} {req.failure}")
+        ),
+    )
     pg.on(
         "response",
         lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None,
@@ -55,7 +63,7 @@ def page(browser: Browser) -> Iterator[tuple[Page, list[str]]]:
 
 def test_search_filter_and_open_study(demo_server: str, page):
     pg, problems = page
-    pg.goto(f"{demo_server}/search/")
+    pg.goto(f"{demo_server}/search/", wait_until="networkidle")
     pg.locator("#search-input").fill(UNIQUE_WORD)
     results = pg.locator("#results .result")
     expect(results).to_have_count(1, timeout=10_000)
@@ -84,7 +92,7 @@ def test_filter_alone_lists_exactly_that_organism(demo_server: str, page):
         if any(o.scientific_name == "Homo sapiens" for o in e.study.organisms)
     )
     pg, problems = page
-    pg.goto(f"{demo_server}/search/")
+    pg.goto(f"{demo_server}/search/", wait_until="networkidle")
     pg.get_by_label(re.compile(r"^Homo sapiens \(\d+\)")).check()
     results = pg.locator("#results .result")
     expect(results).to_have_count(len(human), timeout=10_000)
@@ -99,7 +107,7 @@ def test_filter_alone_lists_exactly_that_organism(demo_server: str, page):
 
 def test_header_search_box_by_keyboard(demo_server: str, page):
     pg, problems = page
-    pg.goto(f"{demo_server}/")
+    pg.goto(f"{demo_server}/", wait_until="networkidle")
     pg.keyboard.press("Tab")  # skip link
     pg.keyboard.press("Tab")  # site title
     for _ in range(10):
@@ -126,9 +134,9 @@ def test_header_search_box_by_keyboard(demo_server: str, page):
 def test_pages_load_without_console_errors(demo_server: str, page):
     pg, problems = page
     for path in ["/", "/studies/", f"/studies/{UNIQUE_STUDY}/", "/studies/S-BIAD9001/"]:
-        response = pg.goto(f"{demo_server}{path}")
+        response = pg.goto(f"{demo_server}{path}", wait_until="networkidle")
         assert response is not None and response.status == 200, path
-    response = pg.goto(f"{demo_server}/no/such/page/")
+    response = pg.goto(f"{demo_server}/no/such/page/", wait_until="networkidle")
     assert response is not None and response.status == 404
     assert "Page not found" in pg.content()
     assert [p for p in problems if "404" not in p] == []
