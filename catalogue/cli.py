@@ -136,19 +136,46 @@ def build(
 
 
 @main.command()
+@content_option
 @out_option
+@today_option
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
-def serve(out: Path, port: int, host: str) -> None:
+@click.option("--watch", is_flag=True, help="Rebuild the site when --content or templates change.")
+def serve(
+    content: Path, out: Path, today: dt.date | None, port: int, host: str, watch: bool
+) -> None:
     """Serve the built site on localhost, with the site's 404 page.
 
-    Example: catalogue serve --out build --port 8000
+    Example: catalogue serve --out build --port 8000 --watch
     """
+    from .builder import BuildOptions, run_build
+    from .render import TEMPLATES
     from .serve import serve_forever
+
+    def echo(message: str) -> None:
+        click.echo(message, err=True)
 
     if not (out / "index.html").is_file():
         raise click.UsageError(f"{out}/index.html not found: run `catalogue build` first")
-    serve_forever(out, host, port, echo=lambda m: click.echo(m, err=True))
+    rebuild = None
+    if watch:
+        options = BuildOptions(content=content, out=out, today=resolve_today(today))
+
+        def rebuild() -> None:
+            try:
+                run_build(options, echo=echo)
+            except Exception as exc:  # keep serving the last good site
+                echo(f"build: internal error {exc!r}; still serving the previous site")
+
+    serve_forever(
+        out,
+        host,
+        port,
+        echo=echo,
+        watch_folders=(content, TEMPLATES) if watch else (),
+        rebuild=rebuild,
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -44,12 +45,50 @@ def make_server(root: Path, host: str, port: int) -> http.server.ThreadingHTTPSe
     return http.server.ThreadingHTTPServer((host, port), handler)
 
 
-def serve_forever(root: Path, host: str, port: int, echo: Callable[[str], None]) -> None:
+def tree_signature(*folders: Path) -> tuple[tuple[str, int, int], ...]:
+    """Cheap change detector for --watch: names, sizes and mtimes (the build itself
+    decides by content hash what really changed)."""
+    out = []
+    for folder in folders:
+        for p in sorted(folder.rglob("*")):
+            if p.is_file():
+                st = p.stat()
+                out.append((str(p), st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+def watch(
+    folders: tuple[Path, ...],
+    rebuild: Callable[[], object],
+    stop: threading.Event,
+    interval: float = 1.0,
+) -> None:
+    seen = tree_signature(*folders)
+    while not stop.wait(interval):
+        now = tree_signature(*folders)
+        if now != seen:
+            seen = now
+            rebuild()
+
+
+def serve_forever(
+    root: Path,
+    host: str,
+    port: int,
+    echo: Callable[[str], None],
+    watch_folders: tuple[Path, ...] = (),
+    rebuild: Callable[[], object] | None = None,
+) -> None:
     server = make_server(root, host, port)
     echo(f"serving {root} at http://{host}:{server.server_address[1]}/ (Ctrl-C to stop)")
+    stop = threading.Event()
+    if rebuild is not None and watch_folders:
+        echo(f"watching {', '.join(str(f) for f in watch_folders)}: the site is rebuilt on change")
+        threading.Thread(target=watch, args=(watch_folders, rebuild, stop), daemon=True).start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         echo("stopped")
     finally:
+        stop.set()
         server.server_close()

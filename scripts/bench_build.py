@@ -80,7 +80,8 @@ def main() -> None:
     )
     print(
         f"shared CSS {len(css) / 1000:.1f} kB; thumbnails per page median "
-        f"{statistics.median(w[2] for w in weights) / 1000:.1f} kB, max {max(w[2] for w in weights) / 1000:.1f} kB"
+        f"{statistics.median(w[2] for w in weights) / 1000:.1f} kB, "
+        f"max {max(w[2] for w in weights) / 1000:.1f} kB"
     )
     heaviest = max(weights, key=lambda w: w[0] + w[2] + len(css))
     print(

@@ -209,3 +209,55 @@ def test_unreadable_image_gets_placeholder_and_warning(tmp_path: Path):
 @pytest.mark.parametrize("name", ["index.html", "404.html", "search/index.html", "sitemap.xml"])
 def test_site_skeleton(demo_site: Path, name: str):
     assert (demo_site / name).stat().st_size > 100
+
+
+def test_serve_watch_rebuilds_on_change(tmp_path: Path):
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from .conftest import free_port
+
+    content = tmp_path / "content"
+    shutil.copytree(ROOTS / "minimal" / "content", content)
+    out = tmp_path / "build"
+    build_site(content, out)
+    port = free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "catalogue.cli",
+        "serve",
+        "--content",
+        str(content),
+        "--out",
+        str(out),
+        "--port",
+        str(port),
+        "--watch",
+        "--today",
+        "2026-11-25",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}/studies/S-BIAD1/"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                page = urllib.request.urlopen(url, timeout=1).read().decode()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "serve did not start"
+                time.sleep(0.1)
+        assert "sixteen bits" in page
+        study = content / "studies" / "S-BIAD1" / "study.yaml"
+        study.write_text(study.read_text().replace("sixteen bits", "sixteen-bit depth"))
+        deadline = time.monotonic() + 30
+        while "sixteen-bit depth" not in page:
+            assert time.monotonic() < deadline, "the site was not rebuilt"
+            time.sleep(0.3)
+            page = urllib.request.urlopen(url, timeout=2).read().decode()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
