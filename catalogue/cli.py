@@ -178,5 +178,18 @@ def serve(
     )
 
 
+
+
+def _register() -> None:
+    """Commands live in topic modules so that cli.py stays a thin index of the CLI."""
+    from . import cli_images, cli_lifecycle, cli_maintainers
+
+    for module in (cli_maintainers, cli_images, cli_lifecycle):
+        for command in module.COMMANDS:
+            main.add_command(command)
+
+
+_register()
+
 if __name__ == "__main__":  # pragma: no cover
     main()
