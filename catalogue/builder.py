@@ -9,21 +9,28 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from . import problems as problems_mod
+from .executors import Executor, LazyExecutor
+from .localdata import local_images, zarr_links
 from .model import Catalogue
 from .output import Staging
-from .pipeline import Step, digest_of, plan, run_steps
+from .pipeline import PlanError, Step, StepResult, digest_of, plan, run_steps
 from .readers.tree import load
 from .render import TEMPLATES, make_environment, templates_digest
 from .state import STATE_FILE, BuildState, StepRecord, load_state
 from .steps import search
 from .steps.api import api_steps
 from .steps.assets import asset_steps
-from .steps.context import RenderContext, Thumb, site_root
+from .steps.context import RenderContext, site_root
+from .steps.files import file_steps
 from .steps.pages import page_steps
+from .steps.redirects import case_sensitive, redirect_steps
 from .steps.sitemap import sitemap_steps
-from .steps.thumbnails import thumbnail_steps
+from .steps.thumbnails import file_thumbnail_steps, resolve_thumbs, thumbnail_steps
+from .steps.urllist import urllist_steps
+from .versions import Versions, read_history
 
 Echo = Callable[[str], None]
 
@@ -34,6 +41,7 @@ class BuildOptions:
     out: Path
     today: dt.date
     jobs: int | None = None
+    executor: str | None = None  # where heavy steps run: see catalogue.executors
     base_url: str | None = None
     clean: bool = False
     templates: Path = TEMPLATES
@@ -54,6 +62,7 @@ def _execute(
     jobs: int,
     tally: Tally,
     echo: Echo,
+    executor: Executor | None = None,
 ) -> None:
     """Reuse steps whose digest is unchanged and whose files are still there; run the rest."""
     to_run: list[Step] = []
@@ -72,7 +81,10 @@ def _execute(
                 echo(f"warning: {w}")
             continue
         to_run.append(step)
-    results = run_steps(to_run, jobs)
+    results = run_steps([s for s in to_run if not s.streams], jobs, executor)
+    for step in to_run:
+        if step.streams:
+            results[step.id] = _run_streaming(step, staging)
     for step in to_run:
         result = results[step.id]
         for rel, data in sorted(result.files.items()):
@@ -86,6 +98,17 @@ def _execute(
         tally.files += len(step.outputs)
 
 
+def _run_streaming(step: Step, staging: Staging) -> StepResult:
+    declared = set(step.outputs)
+
+    def open_output(rel: str) -> BinaryIO:
+        if rel not in declared:
+            raise PlanError(f"step {step.id} wrote undeclared output {rel}")
+        return staging.open(rel)
+
+    return step.make(open_output)
+
+
 def _search_index(
     staging: Staging,
     page_steps_: list[Step],
@@ -95,7 +118,9 @@ def _search_index(
     echo: Echo,
 ) -> None:
     version = search.pagefind_version()
-    digest = digest_of(version, sorted((s.id, s.digest) for s in page_steps_))
+    digest = digest_of(
+        search.SEARCH_VERSION, version, sorted((s.id, s.digest) for s in page_steps_)
+    )
     prev = old.steps.get("search:pagefind")
     old_dir = staging.out / search.OUTPUT_DIR
     if prev is not None and prev.digest == digest and old_dir.is_dir():
@@ -121,14 +146,18 @@ def _search_index(
         echo(f"search: {summary}")
 
 
-def _context(catalogue: Catalogue, options: BuildOptions, thumbs: dict) -> RenderContext:
+def _context(
+    catalogue: Catalogue, options: BuildOptions, versions: Versions, **extras: Any
+) -> RenderContext:
+    """``extras``: the image results of phase 1 (thumbs, file_thumbs, viewers)."""
     env = make_environment(options.templates)
     return RenderContext(
         catalogue=catalogue,
         site=catalogue.site,
         env=env,
         templates_digest=templates_digest(options.templates),
-        thumbs=thumbs,
+        versions=versions,
+        **extras,
     )
 
 
@@ -143,6 +172,9 @@ def run_build(options: BuildOptions, echo: Echo) -> bool:
     if options.base_url:
         site = catalogue.site.model_copy(update={"base_url": options.base_url.rstrip("/")})
         catalogue = catalogue.model_copy(update={"site": site})
+    history = read_history(options.content, catalogue)  # one git process for all studies
+    if history.note:
+        echo(f"versions: {history.note}")
     jobs = options.jobs or os.cpu_count() or 1
     old, reason = (BuildState(), "--clean") if options.clean else load_state(options.out)
     if reason:
@@ -152,28 +184,35 @@ def run_build(options: BuildOptions, echo: Echo) -> bool:
     with Staging(options.out) as staging:
         # phase 1: images (their results decide what pages show)
         t_steps, used = thumbnail_steps(catalogue, options.content, new.sources)
-        _execute(plan(t_steps), staging, old, new, jobs, tally, echo)
-        thumbs: dict[tuple[str, str], Thumb] = {}
+        images = list(local_images(catalogue, options.content))
+        f_steps, file_used = file_thumbnail_steps(catalogue, options.content, new.sources, images)
+        with LazyExecutor(options.executor, jobs) as executor:
+            _execute(plan([*t_steps, *f_steps]), staging, old, new, jobs, tally, echo, executor)
         root = site_root(catalogue.site)
-        for key, step_id in used.items():
-            rec = new.steps[step_id]
-            thumbs[key] = Thumb(
-                url=f"{root}/{rec.outputs[0]}",
-                width=int(rec.info.get("width", 0)),
-                height=int(rec.info.get("height", 0)),
-                ok=bool(rec.info.get("ok")),
-            )
+        thumbs = resolve_thumbs(used, new.steps, root)
+        file_thumbs = resolve_thumbs(file_used, new.steps, root)
+        viewers = zarr_links(catalogue, options.content, images)
         # phase 2: pages, API, sitemap, assets
-        ctx = _context(catalogue, options, thumbs)
+        ctx = _context(
+            catalogue,
+            options,
+            history.versions,
+            thumbs=thumbs,
+            file_thumbs=file_thumbs,
+            viewers=viewers,
+        )
         pages = page_steps(ctx)
         steps = plan(
             [
+                *file_steps(ctx, options.content),
                 *pages,
                 *api_steps(ctx),
                 *sitemap_steps(ctx),
                 *asset_steps(options.templates / "static"),
+                *redirect_steps(ctx, case_sensitive(staging.root)),
             ]
         )
+        steps = plan([*steps, *urllist_steps(ctx, steps)])  # urls.txt lists what they write
         _execute(steps, staging, old, new, jobs, tally, echo)
         # phase 3: the search index over the written pages
         _search_index(staging, pages, old, new, tally, echo)

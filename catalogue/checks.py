@@ -8,8 +8,11 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
+from . import ontology
 from .identifiers import ACCESSION_RE
 from .model import LedgerRow, Site, Study
+from .placeholders import find as find_placeholders
+from .placeholders import is_placeholder
 from .problems import Problem, problem
 from .readers.manifest import path_problem
 from .readers.yamlmarks import Marked
@@ -71,7 +74,11 @@ def check_study(
                 col,
             )
         )
-    if "license" not in broken and study.license not in site.licenses:
+    if (
+        "license" not in broken
+        and study.license not in site.licenses
+        and not is_placeholder(study.license)
+    ):
         line, col = at("license")
         out.append(
             problem(
@@ -84,7 +91,11 @@ def check_study(
                 col,
             )
         )
-    if "collection" not in broken and study.collection not in site.collections:
+    if (
+        "collection" not in broken
+        and study.collection not in site.collections
+        and not is_placeholder(study.collection)
+    ):
         line, col = at("collection")
         names = sorted(site.collections)
         out.append(
@@ -179,6 +190,7 @@ def check_study(
                         col,
                     )
                 )
+    out += check_terms(study, marked, rel)
     return out
 
 
@@ -192,6 +204,15 @@ def check_ledger(
     out: list[Problem] = []
     in_ledger: dict[str, int] = {}
     for row in ledger:
+        if not ACCESSION_RE.match(row.accession):
+            out.append(
+                problem(
+                    ledger_rel,
+                    row.line,
+                    "E032",
+                    f"ledger accession {row.accession!r} is not of the form S-ABCD123",
+                )
+            )
         if row.accession in in_ledger:
             out.append(
                 problem(
@@ -234,4 +255,100 @@ def check_site_paths(site: Site, content: Path, rel: str, marked: Marked) -> lis
         out.append(
             problem(rel, line, "E043", "data_root must be a folder inside the content tree", col)
         )
+    return out
+
+
+def check_site_licenses(site: Site, rel: str, marked: Marked) -> list[Problem]:
+    """Every licence a site allows must be a real SPDX id, so that a study's licence links
+    to its legal text and means the same thing in every archive that reads the API."""
+    out = []
+    known = list(ontology.spdx_licenses())
+    for i, value in enumerate(site.licenses):
+        canonical = ontology.spdx_id(value)
+        if canonical == value:
+            continue
+        line, col = marked.position(("licenses", i))
+        if canonical is not None:
+            why = f"is spelled {canonical!r} in the SPDX licence list"
+        else:
+            close = difflib.get_close_matches(value, known, n=1, cutoff=0.7)
+            why = "is not an SPDX licence id" + (f" (did you mean '{close[0]}'?)" if close else "")
+        out.append(problem(rel, line, "E019", f"licenses.{i}: {value!r} {why}", col))
+    return out
+
+
+def check_placeholders(marked: Marked, rel: str) -> list[Problem]:
+    """One E080 per "TODO: …" left by `catalogue new` or `import-pagetab`."""
+    out = []
+    for loc, text in find_placeholders(marked.data):
+        line, col = marked.position(loc)
+        where = ".".join(str(p) for p in loc)
+        out.append(problem(rel, line, "E080", f"{where}: fill in this placeholder ({text})", col))
+    return out
+
+
+def _organism_locs(raw: object, key: str, count: int) -> list[tuple[str | int, ...]]:
+    """YAML locations of a biosample's organisms: ``organism`` is one mapping or a list."""
+    value = raw.get(key, {}).get("organism") if isinstance(raw, dict) else None
+    if isinstance(value, list):
+        return [(key, "organism", i) for i in range(count)]
+    return [(key, "organism")] * count
+
+
+def check_terms(study: Study, marked: Marked, rel: str) -> list[Problem]:
+    """Ontology ids that are well formed but unknown to the shipped lists, or whose free
+    text contradicts them: warnings, since the lists are small and offline."""
+    out: list[Problem] = []
+    raw = marked.data if isinstance(marked.data, dict) else {}
+    samples = raw.get("biosamples")
+    for key, sample in study.biosamples.items():
+        locs = _organism_locs(samples, key, len(sample.organism))
+        for org, loc in zip(sample.organism, locs, strict=True):
+            if org.ncbi_taxon is None:
+                continue
+            label = ontology.organism_label(org.ncbi_taxon)
+            if label is None:
+                line, col = marked.position(("biosamples", *loc, "ncbi_taxon"))
+                out.append(
+                    problem(
+                        rel,
+                        line,
+                        "W081",
+                        f"NCBI Taxonomy id {org.ncbi_taxon} is not in the offline list of "
+                        "organisms; check it (the page shows the scientific_name as written)",
+                        col,
+                    )
+                )
+            elif not ontology.name_matches_taxon(org.scientific_name, org.ncbi_taxon):
+                line, col = marked.position(("biosamples", *loc, "scientific_name"))
+                out.append(
+                    problem(
+                        rel,
+                        line,
+                        "W082",
+                        f"scientific_name {org.scientific_name!r} differs from {label!r}, the "
+                        f"NCBI Taxonomy name of {org.ncbi_taxon}; one of the two is wrong "
+                        f"(the page shows {label!r})",
+                        col,
+                    )
+                )
+    acquisitions = raw.get("image_acquisitions")
+    for key, acq in study.image_acquisitions.items():
+        value = acquisitions.get(key, {}) if isinstance(acquisitions, dict) else {}
+        many = isinstance(value, dict) and isinstance(value.get("imaging_method"), list)
+        for i, method in enumerate(acq.imaging_method):
+            if method.fbbi is None or ontology.fbbi_label(method.fbbi) is not None:
+                continue
+            loc = ("image_acquisitions", key, "imaging_method", *((i,) if many else ()), "fbbi")
+            line, col = marked.position(loc)
+            out.append(
+                problem(
+                    rel,
+                    line,
+                    "W083",
+                    f"FBbi id {method.fbbi} is not an imaging method in the offline FBbi list; "
+                    "check it (the page shows the name as written)",
+                    col,
+                )
+            )
     return out

@@ -28,6 +28,17 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.d
         raise click.BadParameter(f"{value!r} is not a date of the form YYYY-MM-DD") from None
 
 
+def _executor(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from .executors import ExecutorError, scheduler_address
+
+    if value not in ("local", "dask-local"):
+        try:
+            scheduler_address(value)
+        except ExecutorError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return value
+
+
 content_option = click.option(
     "--content",
     type=click.Path(file_okay=False, path_type=Path),
@@ -96,6 +107,15 @@ def validate(content: Path, today: dt.date | None, fmt: str, strict: bool) -> No
     default=None,
     help="Parallel workers for image work (default: number of CPUs).",
 )
+@click.option(
+    "--executor",
+    default="local",
+    show_default=True,
+    callback=_executor,
+    metavar="SPEC",
+    help="Where thumbnails render: local (--jobs processes), dask://HOST:PORT "
+    "(a Dask scheduler) or dask-local (a Dask cluster on this machine).",
+)
 @click.option("--base-url", default=None, help="Override site.yaml base_url (e.g. for a preview).")
 @click.option("--clean", is_flag=True, help="Ignore the previous build and rebuild everything.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
@@ -104,6 +124,7 @@ def build(
     out: Path,
     today: dt.date | None,
     jobs: int | None,
+    executor: str,
     base_url: str | None,
     clean: bool,
     debug: bool,
@@ -121,11 +142,17 @@ def build(
         out=out,
         today=resolve_today(today),
         jobs=jobs,
+        executor=executor,
         base_url=base_url,
         clean=clean,
     )
+    from .executors import ExecutorError
+
     try:
         ok = run_build(options, echo=lambda m: click.echo(m, err=True))
+    except ExecutorError as exc:
+        click.echo(f"build: {exc}; the previous site is unchanged", err=True)
+        sys.exit(1)
     except Exception:
         if debug:
             raise
@@ -178,8 +205,6 @@ def serve(
     )
 
 
-
-
 def _register() -> None:
     """Commands live in topic modules so that cli.py stays a thin index of the CLI."""
     from . import cli_images, cli_lifecycle, cli_maintainers
@@ -189,7 +214,12 @@ def _register() -> None:
             main.add_command(command)
 
 
-_register()
-
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    # `python -m catalogue.cli`: run the importable module, not this __main__ copy, because
+    # command modules import their options from catalogue.cli (a second copy would register
+    # them while they are still half imported).
+    from catalogue.cli import main as _main
+
+    _main()
+else:
+    _register()

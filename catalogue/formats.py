@@ -60,3 +60,35 @@ def file_format(path: str) -> str:
     if "." in name:
         return name.rsplit(".", 1)[-1].upper()[:12]
     return "other"
+
+
+# Formats that hold pixel data. "Metadata only" downloads leave these out, which is what
+# a reader wants before committing to terabytes (annotations, tables, documentation).
+IMAGE_FORMATS: frozenset[str] = frozenset(
+    {
+        "OME-TIFF",
+        "OME-Zarr",
+        "TIFF",
+        "SVS",
+        "NDPI",
+        "PNG",
+        "JPEG",
+        "CZI",
+        "LIF",
+        "ND2",
+        "LSM",
+        "OIB",
+        "OIF",
+        "Imaris",
+        "DeltaVision",
+        "MRC",
+        "DM3",
+        "DM4",
+        "HDF5",
+        "Zarr",
+        "NIfTI",
+        "Flex",
+        "MP4",
+        "AVI",
+    }
+)

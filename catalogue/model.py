@@ -48,6 +48,36 @@ class Collection(Record):
     description: str = ""
 
 
+class S3Location(Record):
+    bucket: Text
+    endpoint: str | None = None  # S3-compatible endpoint URL; None for AWS
+    prefix: str = ""  # key prefix above the accession folders
+    anonymous: bool = True  # add --no-sign-request to the commands shown
+
+
+class Downloads(Record):
+    """Where bulk transfer tools can reach the data; commands are built from this only."""
+
+    rsync_url: str | None = None  # e.g. rsync://data.example.org/pub
+    s3: S3Location | None = None
+
+
+class Viewers(Record):
+    """Base URLs of the web viewers offered for OME-Zarr data (see catalogue.viewers);
+    ``null`` switches one off."""
+
+    vizarr: str | None = "https://hms-dbmi.github.io/vizarr/"
+    neuroglancer: str | None = "https://neuroglancer-demo.appspot.com/"
+    itk_vtk_viewer: str | None = "https://kitware.github.io/itk-vtk-viewer/app/"
+
+    @field_validator("vizarr", "neuroglancer", "itk_vtk_viewer")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("http://", "https://")):
+            raise ValueError("must be an absolute http(s) URL")
+        return v
+
+
 class Site(Record):
     format: int
     title: Text
@@ -58,6 +88,8 @@ class Site(Record):
     accession_prefix: str = "S-BIAD"
     licenses: tuple[str, ...]
     collections: dict[str, Collection]
+    downloads: Downloads = Downloads()
+    viewers: Viewers = Viewers()
 
     @field_validator("format")
     @classmethod
@@ -148,6 +180,26 @@ class Organism(Record):
     common_name: str | None = None
     ncbi_taxon: int | None = Field(default=None, gt=0)
 
+    @field_validator("ncbi_taxon", mode="before")
+    @classmethod
+    def _taxon(cls, v: Any) -> Any:
+        """Submissions write NCBITaxon_9606 or NCBI:txid9606; the format keeps the number."""
+        if isinstance(v, str) and not v.strip().isdigit():
+            from .ontology import parse_taxon_id
+
+            number = parse_taxon_id(v)
+            hint = f": write {number}" if number else ""
+            raise ValueError(f"NCBI Taxonomy id {v!r} must be the number alone{hint}")
+        return v
+
+    @property
+    def label(self) -> str:
+        """The name readers see: the ontology's when the taxon id is known, so that one
+        organism is spelled one way across pages, facets and the API."""
+        from .ontology import organism_label
+
+        return organism_label(self.ncbi_taxon) or self.scientific_name
+
 
 class Biosample(Record):
     organism: Annotated[tuple[Organism, ...], BeforeValidator(_one_or_many)] = ()
@@ -179,6 +231,13 @@ class ImagingMethod(Record):
         if v is not None and not FBBI_RE.match(v):
             raise ValueError(f"FBbi id {v!r} is not of the form FBbi:00000000")
         return v
+
+    @property
+    def label(self) -> str:
+        """The FBbi label when the id is known, else the name as written."""
+        from .ontology import fbbi_label
+
+        return fbbi_label(self.fbbi) or self.name
 
 
 class ImageAcquisition(Record):
@@ -279,7 +338,7 @@ class Study(Record):
         seen: dict[str, Organism] = {}
         for b in self.biosamples.values():
             for o in b.organism:
-                seen.setdefault(o.scientific_name.lower(), o)
+                seen.setdefault(o.label.lower(), o)
         return tuple(seen.values())
 
     @property
@@ -287,7 +346,7 @@ class Study(Record):
         seen: dict[str, ImagingMethod] = {}
         for a in self.image_acquisitions.values():
             for m in a.imaging_method:
-                seen.setdefault(m.name.lower(), m)
+                seen.setdefault(m.label.lower(), m)
         return tuple(seen.values())
 
 
@@ -330,10 +389,12 @@ class StudyEntry(Record):
     manifests: dict[str, ManifestSummary] = {}  # dataset id -> summary
 
     def state(self, today: dt.date) -> StudyState:
-        if self.study.withdrawn is not None:
-            return StudyState.WITHDRAWN
+        # The embargo comes first: a study withdrawn before its release date was never
+        # public, and its tombstone must not reveal it before that date either.
         if self.study.release_date > today:
             return StudyState.EMBARGOED
+        if self.study.withdrawn is not None:
+            return StudyState.WITHDRAWN
         return StudyState.PUBLIC
 
 
@@ -344,11 +405,33 @@ class LedgerRow(Record):
     line: int
 
 
+class Redirect(Record):
+    """A renamed or merged accession (a row of content/redirects.tsv): ``source`` → ``target``.
+
+    Declared in content so that a URL once served keeps answering after a merge.
+    """
+
+    source: str
+    target: str
+    note: str = ""
+    line: int
+
+
 class Catalogue(Record):
     site: Site
     ledger: tuple[LedgerRow, ...]
     studies: tuple[StudyEntry, ...]  # sorted by accession number
     today: Date
+    redirects: tuple[Redirect, ...] = ()  # sorted by source
+
+    def state_of(self, accession: str) -> StudyState | None:
+        """The lifecycle state of any accession; reserved when only the ledger knows it."""
+        for e in self.studies:
+            if e.study.accession == accession:
+                return e.state(self.today)
+        if any(r.accession == accession for r in self.ledger):
+            return StudyState.RESERVED
+        return None
 
     def visible(self) -> tuple[StudyEntry, ...]:
         """Studies that may appear anywhere in the output (public or tombstoned)."""

@@ -9,7 +9,7 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 
 def dumps_json(value: Any, pretty: bool = False) -> bytes:
@@ -43,6 +43,14 @@ class Staging:
         if target.exists():
             target.unlink()  # it may be a hard link into the live site: never write through it
         target.write_bytes(data)
+
+    def open(self, rel: str) -> BinaryIO:
+        """A file in the staging tree opened for writing, for steps that stream large outputs."""
+        target = self._target(rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            target.unlink()
+        return target.open("wb")
 
     def reuse(self, rel: str) -> bool:
         """Hard-link an unchanged file from the live site (files are never edited in place)."""

@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+
+from .executors import Executor, LocalExecutor
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,12 @@ class Step:
     id: str
     outputs: tuple[str, ...]
     digest: str
-    make: Callable[[], StepResult]
+    make: Callable[..., StepResult]
     heavy: bool = False
+    # A streaming step is called as make(open_output) and writes its (many, large) files
+    # through ``open_output(path)`` (a binary file in the staging tree) instead of returning
+    # them, so that a million-row file table never sits in memory. It runs in the parent.
+    streams: bool = False
 
 
 class PlanError(Exception):
@@ -70,18 +75,21 @@ def _call(make: Callable[[], StepResult]) -> StepResult:
     return make()
 
 
-def run_steps(steps: Sequence[Step], jobs: int) -> dict[str, StepResult]:
-    """Run the given steps, heavy ones in parallel, and return their results by step id."""
+def run_steps(
+    steps: Sequence[Step], jobs: int, executor: Executor | None = None
+) -> dict[str, StepResult]:
+    """Run the given steps, heavy ones in parallel, and return their results by step id.
+
+    Heavy steps go to ``executor`` (e.g. a Dask cluster, see ``catalogue.executors``)
+    when one is given, else to ``jobs`` local processes; light ones run here.
+    """
     results: dict[str, StepResult] = {}
     heavy = [s for s in steps if s.heavy]
     light = [s for s in steps if not s.heavy]
-    if heavy and jobs > 1 and len(heavy) > 1:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(heavy))) as pool:
-            for step, result in zip(heavy, pool.map(_call, [s.make for s in heavy]), strict=True):
-                results[step.id] = result
-    else:
-        for step in heavy:
-            results[step.id] = step.make()
+    runner = executor if executor is not None else LocalExecutor(jobs)
+    if heavy:
+        for step, result in zip(heavy, runner.map(_call, [s.make for s in heavy]), strict=True):
+            results[step.id] = result
     for step in light:
         results[step.id] = step.make()
     for step in steps:

@@ -3,62 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import expect
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 UNIQUE_WORD = "anemone"  # only S-BIAD628 contains it (content/CREDITS.md, "Test hooks")
 UNIQUE_STUDY = "S-BIAD628"
 ORGANISM = "Nematostella vectensis"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture()
-def page(browser: Browser) -> Iterator[tuple[Page, list[str]]]:
-    context = browser.new_context()
-    pg = context.new_page()
-    problems: list[str] = []
-
-    def on_console(msg: ConsoleMessage) -> None:
-        if msg.type in ("error", "warning") and "favicon" not in msg.text:
-            problems.append(f"{msg.type}: {msg.text}")
-
-    pg.on("console", on_console)
-    pg.on("pageerror", lambda exc: problems.append(f"pageerror: {exc}"))
-    # a request cancelled because the page navigated away is not a fault a reader sees
-    pg.on(
-        "requestfailed",
-        lambda req: (
-            None
-            if "ERR_ABORTED" in (req.failure or "")
-            else problems.append(f"requestfailed: {req.url} {req.failure}")
-        ),
-    )
-    pg.on(
-        "response",
-        lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None,
-    )
-    yield pg, problems
-    context.close()
 
 
 def test_search_filter_and_open_study(demo_server: str, page):

@@ -1,5 +1,6 @@
 """Thumbnails of real sample files and of generated edge cases, decoded and measured."""
 
+import datetime as dt
 import hashlib
 import io
 import logging
@@ -22,7 +23,11 @@ from catalogue.imaging import (
     ThumbnailSettings,
     placeholder_webp,
     render_thumbnail,
+    site_thumbnail,
+    thumbnail_candidate,
 )
+
+from .ngff import pyramid, two_halves, write_container, write_image
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "images"
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,6 +76,8 @@ def channel_difference(rgb: np.ndarray) -> np.ndarray:
         ("ihc_histology_rgb.png", (256, 256)),
         # 192 wide comes from the 2220 x 2967 baseline (the Thumbnail series gives 191).
         ("CMU-1-Small-Region.svs", (192, 256)),
+        ("human_D03_3ch.ome.zarr", (256, 256)),
+        ("human_plate.ome.zarr", (256, 256)),
     ],
 )
 def test_samples_render_with_contrast(samples: Path, name: str, size: tuple[int, int]) -> None:
@@ -134,7 +141,9 @@ def test_truncated_tiff_warns_quietly(
         ("empty.tif", b"", "empty file"),
         ("x.tif", b"not an image at all, just some text\n" * 20, "unrecognised file format"),
         ("x.png", np.random.default_rng(1).bytes(4096), "unrecognised file format"),
-        ("x.czi", b"ZISRAWFILE" + bytes(100), "unsupported format (CZI)"),
+        ("x.czi", b"ZISRAW" + bytes(100), "not a valid CZI file"),
+        ("x.dm4", b"\x00\x00\x00\x09" + bytes(100), "not a valid DM4 file"),
+        ("x.zarr", b"{}", "unrecognised file format"),
         ("cut.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "cannot read PNG"),
         ("cut.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF", "cannot read JPEG"),
         ("bad.tif", b"II*\x00\xff\xff\xff\x7f" + bytes(64), "cannot read TIFF"),
@@ -146,9 +155,10 @@ def test_broken_files_warn(tmp_path: Path, name: str, content: bytes, expected: 
     assert expected in assert_unrenderable(render_thumbnail(path), path)
 
 
-def test_directory_and_missing_file_warn(samples: Path, tmp_path: Path) -> None:
-    zarr = samples / "human_D03_3ch.ome.zarr"
-    assert assert_unrenderable(render_thumbnail(zarr), zarr) == "not a regular file"
+def test_directory_and_missing_file_warn(tmp_path: Path) -> None:
+    folder = tmp_path / "images"
+    folder.mkdir()
+    assert assert_unrenderable(render_thumbnail(folder), folder) == "not a regular file"
     missing = tmp_path / "missing.tif"
     assert assert_unrenderable(render_thumbnail(missing), missing) == "file not found"
 
@@ -428,6 +438,7 @@ def test_settings_key() -> None:
         ThumbnailSettings(low_percentile=1.0),
         ThumbnailSettings(high_percentile=99.0),
         ThumbnailSettings(max_pixels=10**6),
+        ThumbnailSettings(max_held_bytes=10**6),
     ]
     keys = {default.key(), *(variant.key() for variant in variants)}
     assert len(keys) == len(variants) + 1
@@ -435,3 +446,399 @@ def test_settings_key() -> None:
         ThumbnailSettings(low_percentile=60, high_percentile=40)
     with pytest.raises(ValueError):
         ThumbnailSettings(max_size=0)
+
+
+# --- OME-Zarr ------------------------------------------------------------------------
+
+
+def colour_at(rgb: np.ndarray, y: int, x: int) -> np.ndarray:
+    return rgb[y, x].astype(int)
+
+
+def test_zarr_sample_uses_omero_colours_and_a_reduced_level(samples: Path) -> None:
+    import zarr
+
+    # omero colours: d0 blue, d1 green, d2 red; level 1 (256 x 256) is the one read.
+    rgb = decode(render_thumbnail(samples / "human_D03_3ch.ome.zarr"))
+    assert_spread(rgb)
+    level = zarr.open_array(str(samples / "human_D03_3ch.ome.zarr" / "1"), mode="r")[:]
+    for channel, colour in ((0, 2), (1, 1), (2, 0)):
+        match = np.corrcoef(level[channel].ravel(), rgb[..., colour].ravel())[0, 1]
+        assert match > 0.8, (channel, colour, match)
+    # The plate's single field holds the same pixels: the same picture.
+    plate = decode(render_thumbnail(samples / "human_plate.ome.zarr"))
+    assert np.abs(plate.astype(int) - rgb.astype(int)).max() == 0
+
+
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
+def test_zarr_versions_and_channel_colours(tmp_path: Path, version: str) -> None:
+    root = write_image(
+        tmp_path / "img.ome.zarr",
+        pyramid(two_halves(600, 800), 3),
+        version=version,
+        colours=["FF0000", "0000FF"],
+        shards=version == "0.5",
+    )
+    thumb = render_thumbnail(root)
+    rgb = decode(thumb)
+    assert (thumb.width, thumb.height) == (256, 192)
+    left, right = colour_at(rgb, 96, 30), colour_at(rgb, 96, 226)
+    assert left[0] > 200 and left[1] < 60 and left[2] < 60
+    assert right[2] > 200 and right[0] < 60 and right[1] < 60
+
+
+def test_zarr_inactive_channels_are_hidden(tmp_path: Path) -> None:
+    root = write_image(
+        tmp_path / "img.zarr",
+        [two_halves()],
+        colours=["FF0000", "0000FF"],
+        active=[False, True],
+    )
+    rgb = decode(render_thumbnail(root))
+    assert colour_at(rgb, 48, 10).max() < 40  # only the red channel is bright there
+    assert colour_at(rgb, 48, 120)[2] > 200
+
+
+def test_zarr_reads_the_lowest_sufficient_level_only(tmp_path: Path) -> None:
+    data = two_halves(1024, 1024, np.uint8)
+    root = write_image(tmp_path / "img.zarr", pyramid(data, 4), colours=["00FF00", "FF00FF"])
+    expected = render_thumbnail(root)
+    # Break every chunk of level 0 and level 1: level 2 (256 x 256) is all that is read.
+    for level in ("0", "1"):
+        for chunk in (root / level).rglob("*"):
+            if chunk.is_file() and not chunk.name.startswith("."):
+                chunk.write_bytes(b"garbage")
+    assert render_thumbnail(root) == expected
+    assert decode(expected).shape == (256, 256, 3)
+
+
+def test_zarr_z_stack_is_max_projected_at_the_first_time_point(tmp_path: Path) -> None:
+    data = np.zeros((2, 3, 90, 90), np.uint8)  # t z y x
+    for z in range(3):
+        data[0, z, 10:30, 10 + 30 * z : 30 + 30 * z] = 200
+    data[1] = 255
+    root = write_image(tmp_path / "tz.zarr", [data], "tzyx")
+    values = grey(decode(render_thumbnail(root)))
+    for z in range(3):
+        assert values[20, 20 + 30 * z] > 200
+    assert values[70, 45] < 30
+
+
+def test_zarr_container_shows_its_first_series(tmp_path: Path) -> None:
+    first = two_halves(200, 300, np.uint8)
+    second = np.zeros((2, 50, 50), np.uint8)
+    root = write_container(tmp_path / "c.zarr", [[first], [second]])
+    thumb = render_thumbnail(root)
+    assert (thumb.width, thumb.height) == (256, 171)
+    assert_spread(decode(thumb))
+
+
+def test_zarr_large_level_is_reduced_in_bands_with_bounded_memory(tmp_path: Path) -> None:
+    # One 4096 x 4096 level, no pyramid: reduced band by band while read.
+    y, x = np.mgrid[0:4096, 0:4096]
+    data = ((x // 512 + y // 512) % 2 * 3000 + 100).astype(np.uint16)[None]
+    root = write_image(tmp_path / "big.zarr", [data], chunks=512)
+    tracemalloc.start()
+    try:
+        thumb = render_thumbnail(root)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    rgb = decode(thumb)
+    assert rgb.shape == (256, 256, 3)
+    assert grey(rgb)[16, 16] < 40 and grey(rgb)[16, 48] > 200  # the checkerboard survives
+    assert peak < 24 * 2**20  # the level is 32 MiB; a band is 4 MiB
+
+
+def test_zarr_huge_header_is_refused_without_reading(tmp_path: Path) -> None:
+    import zarr
+
+    root = tmp_path / "huge.zarr"
+    group = zarr.open_group(str(root), mode="w", zarr_format=2)
+    group.create_array("0", shape=(100000, 100000), chunks=(1024, 1024), dtype="uint16")
+    group.attrs["multiscales"] = [
+        {"version": "0.4", "axes": [{"name": "y"}, {"name": "x"}], "datasets": [{"path": "0"}]}
+    ]
+    start = time.perf_counter()
+    thumb = render_thumbnail(root)
+    assert time.perf_counter() - start < 2
+    assert assert_unrenderable(thumb, root) == "image too large to preview (100000 × 100000)"
+    (root / "0" / ".zarray").write_text(
+        (root / "0" / ".zarray").read_text().replace("1024", "100000")
+    )
+    group.attrs["multiscales"] = group.attrs["multiscales"]
+    small = ThumbnailSettings(max_pixels=10**11)
+    assert "chunks too large" in assert_unrenderable(render_thumbnail(root, small), root)
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        ("zattrs", "invalid OME-Zarr metadata (.zattrs"),
+        ("chunk", "cannot read OME-Zarr"),
+        ("empty", "not an OME-Zarr"),
+        ("nomultiscales", "OME-Zarr unknown holds no image"),
+        ("level", "invalid OME-Zarr metadata (.zarray"),
+    ],
+)
+def test_broken_zarr_warns(tmp_path: Path, damage: str, expected: str) -> None:
+    root = write_image(tmp_path / "bad.ome.zarr", [two_halves()])
+    if damage == "zattrs":
+        (root / ".zattrs").write_text("{not json")
+    elif damage == "chunk":
+        for chunk in (root / "0").rglob("*"):
+            if chunk.is_file() and not chunk.name.startswith("."):
+                chunk.write_bytes(b"\x02\x01" + bytes(20))
+    elif damage == "empty":
+        for meta in (".zattrs", ".zgroup"):
+            (root / meta).unlink()
+    elif damage == "nomultiscales":
+        (root / ".zattrs").write_text("{}")
+    elif damage == "level":
+        (root / "0" / ".zarray").unlink()
+    warning = assert_unrenderable(render_thumbnail(root), root)
+    assert expected in warning
+
+
+# --- pyramids, reduction paths, memory -----------------------------------------------
+
+
+def test_pyramid_never_decodes_the_full_resolution(tmp_path: Path) -> None:
+    data = (np.stack([ramp(2048, 2048), ramp(2048, 2048)[::-1]]) * 250).astype(np.uint8)
+    path = tmp_path / "pyr.ome.tif"
+    with tifffile.TiffWriter(path, bigtiff=True) as tif:
+        tif.write(data, subifds=3, tile=(256, 256), compression="zlib", metadata={"axes": "CYX"})
+        for factor in (2, 4, 8):
+            tif.write(
+                data[:, ::factor, ::factor], subfiletype=1, tile=(128, 128), compression="zlib"
+            )
+    expected = render_thumbnail(path)
+    with tifffile.TiffFile(path) as tif:
+        page = tif.series[0].levels[0].pages[0]
+        offsets, counts = page.dataoffsets, page.databytecounts
+    with path.open("r+b") as handle:  # corrupt every tile of the full resolution
+        for offset, count in zip(offsets, counts, strict=True):
+            handle.seek(offset)
+            handle.write(b"\xff" * count)
+    assert render_thumbnail(path) == expected
+    assert decode(expected).shape == (256, 256, 3)
+
+
+def checker(height: int, width: int) -> np.ndarray:
+    y, x = np.mgrid[0:height, 0:width]
+    return ((x // 37 + y // 53) % 2 * 2500 + (x + y) % 700).astype(np.uint16)
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda p, d: tifffile.imwrite(p, d),  # contiguous: memory-mapped
+        lambda p, d: tifffile.imwrite(p, d, compression="zlib", rowsperstrip=37),
+        lambda p, d: tifffile.imwrite(p, d, tile=(96, 80), compression="zlib"),
+        lambda p, d: tifffile.imwrite(p, d.astype(">u2"), byteorder=">"),
+    ],
+    ids=["memmap", "strips", "tiles", "big-endian"],
+)
+def test_every_read_path_gives_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write
+) -> None:
+    from catalogue import imaging_tiff
+
+    data = checker(1000, 1300)
+    reference = tmp_path / "ref.tif"
+    tifffile.imwrite(reference, data, compression="zlib")  # decoded whole, then reduced
+    expected = render_thumbnail(reference)
+    path = tmp_path / "x.tif"
+    write(path, data)
+    assert render_thumbnail(path) == expected
+    monkeypatch.setattr(imaging_tiff, "FULL_DECODE_BYTES", 0)  # strip/tile-wise
+    assert render_thumbnail(path) == expected
+    assert render_thumbnail(reference) == expected
+
+
+def test_large_tiled_image_is_reduced_tile_by_tile_in_bounded_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from catalogue import imaging_tiff
+
+    path = tmp_path / "big.tif"
+    tifffile.imwrite(path, checker(4096, 4096), tile=(256, 256), compression="zlib")
+    monkeypatch.setattr(imaging_tiff, "FULL_DECODE_BYTES", 4 * 2**20)
+    tracemalloc.start()
+    try:
+        thumb = render_thumbnail(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert_spread(decode(thumb))
+    assert peak < 12 * 2**20  # the image is 32 MiB; one band of tiles is 2 MiB
+
+
+def test_held_bytes_bound_refuses_a_single_huge_strip(tmp_path: Path) -> None:
+    path = tmp_path / "strip.tif"
+    tifffile.imwrite(path, checker(2000, 2000), compression="zlib", rowsperstrip=2000)
+    small = ThumbnailSettings(max_held_bytes=2**20)
+    assert render_thumbnail(path, small).warning == "image too large to preview (2000 × 2000)"
+
+
+def test_z_stack_beyond_the_budget_shows_the_middle_plane(tmp_path: Path) -> None:
+    data = np.zeros((5, 64, 64), np.uint8)
+    data[2, 20:40, 20:40] = 200  # only the middle plane has the square
+    data[0, :, :10] = 255
+    tifffile.imwrite(tmp_path / "z.ome.tif", data, ome=True, metadata={"axes": "ZYX"})
+    projected = grey(decode(render_thumbnail(tmp_path / "z.ome.tif")))
+    assert projected[30, 30] > 150 and projected[30, 5] > 150
+    middle = grey(
+        decode(render_thumbnail(tmp_path / "z.ome.tif", ThumbnailSettings(max_pixels=64 * 64)))
+    )
+    assert middle[30, 30] > 150 and middle[30, 5] < 30
+
+
+# --- badges and what the site publishes ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "badge"),
+    [
+        ("a.czi", b"ZISRAWFILE" + bytes(100), "CZI"),
+        ("a.tif", b"ZISRAWFILE" + bytes(100), "CZI"),  # the bytes decide, not the name
+        ("a.lif", b"\x70\x00\x00\x00\x10\x00\x00\x00\x2a" + bytes(100), "LIF"),
+        ("a.nd2", b"\xda\xce\xbe\x0a" + bytes(100), "ND2"),
+        ("a.ims", b"\x89HDF\r\n\x1a\n" + bytes(100), "Imaris"),
+        ("a.h5", b"\x89HDF\r\n\x1a\n" + bytes(100), "HDF5"),
+        ("a.mrc", bytes(1024), "MRC"),
+        ("a.dm4", b"\x00\x00\x00\x04" + bytes(100), "DM4"),
+        ("a.jp2", b"\x00\x00\x00\x0cjP  \r\n\x87\n" + bytes(100), "JPEG 2000"),
+    ],
+)
+def test_known_formats_without_reader_get_a_badge(
+    tmp_path: Path, name: str, content: bytes, badge: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    thumb = render_thumbnail(path)
+    assert thumb == Thumbnail(None, 0, 0, None, badge=badge)
+    published = site_thumbnail(path)
+    assert published.warning is None
+    assert published.info == {"ok": False, "width": 256, "height": 256, "badge": badge}
+    assert published.webp == placeholder_webp(badge)
+
+
+def test_site_thumbnail_of_a_broken_file_is_a_placeholder_with_a_warning(samples: Path) -> None:
+    published = site_thumbnail(samples / "truncated.tif")
+    assert published.webp == placeholder_webp("no preview")
+    assert published.info == {"ok": False, "width": 256, "height": 256}
+    assert published.warning and "invalid offset" in published.warning
+
+
+def test_gif_and_bmp(tmp_path: Path) -> None:
+    photo().save(tmp_path / "p.gif")
+    photo().save(tmp_path / "p.bmp")
+    for name in ("p.gif", "p.bmp"):
+        thumb = render_thumbnail(tmp_path / name)
+        assert (thumb.width, thumb.height) == (256, 192)
+        assert_spread(decode(thumb))
+
+
+def test_thumbnail_candidate_names() -> None:
+    for name in ("a.tif", "b/c.OME.TIFF", "x.ome.zarr", "x.ome.zarr/", "s.svs", "d.czi"):
+        assert thumbnail_candidate(name), name
+    for name in ("a.csv", "README", "x.ome.zarr/0/.zarray", "t.json"):
+        assert not thumbnail_candidate(name), name
+
+
+# --- thumbnail steps (planning, identity, per-file thumbnails) -------------------------
+
+
+def test_zarr_identity_covers_metadata_and_the_level_read(tmp_path: Path) -> None:
+    from catalogue.steps.thumbnails import zarr_sha256
+
+    root = write_image(tmp_path / "img.zarr", pyramid(two_halves(1024, 1024), 3))
+    cache: dict = {}
+    first = zarr_sha256(root, "img.zarr", cache)
+    assert zarr_sha256(root, "img.zarr", {}) == first  # content, not the cache
+    # A chunk of level 0 (never read: level 2 is 256 x 256) does not count ...
+    chunk0 = next(p for p in (root / "0").rglob("*") if p.is_file() and p.name[0] != ".")
+    chunk0.write_bytes(chunk0.read_bytes()[::-1])
+    assert zarr_sha256(root, "img.zarr", {}) == first
+    # ... a chunk of level 2 does, and so does the metadata.
+    chunk2 = next(p for p in (root / "2").rglob("*") if p.is_file() and p.name[0] != ".")
+    original = chunk2.read_bytes()
+    chunk2.write_bytes(original + b"x")
+    second = zarr_sha256(root, "img.zarr", cache)
+    assert second != first
+    chunk2.write_bytes(original)
+    (root / ".zattrs").write_text((root / ".zattrs").read_text().replace("img.zarr", "other"))
+    assert zarr_sha256(root, "img.zarr", {}) not in (first, second)
+
+
+def test_zarr_identity_is_cached_by_file_statistics(tmp_path: Path) -> None:
+    from catalogue.steps.thumbnails import zarr_sha256
+
+    root = write_image(tmp_path / "img.zarr", [two_halves()])
+    cache: dict = {}
+    zarr_sha256(root, "img.zarr", cache)
+    cache["img.zarr"][2] = "f" * 64  # pretend: the cached value is returned as is
+    assert zarr_sha256(root, "img.zarr", cache) == "f" * 64
+
+
+def test_file_thumbnail_steps_and_resolve_thumbs(tmp_path: Path, samples: Path) -> None:
+    import shutil
+
+    from catalogue.readers.tree import load
+    from catalogue.state import StepRecord
+    from catalogue.steps.thumbnails import file_thumbnail_steps, resolve_thumbs
+
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "tests" / "roots" / "minimal" / "content", content)
+    data = content / "data" / "S-BIAD1"
+    shutil.copy(samples / "multi-channel-z-series.ome.tif", data / "ome.tif")
+    shutil.copytree(samples / "human_plate.ome.zarr", data / "plate.ome.zarr")
+    shutil.copy(data / "worm.tif", data / "copy.tif")
+    (data / "notes.csv").write_text("a,b\n")
+    catalogue, problems = load(content, dt.date(2026, 1, 1))
+    assert catalogue is not None, problems
+    pairs = [
+        ("S-BIAD1", "worm.tif"),
+        ("S-BIAD1", "copy.tif"),  # same bytes: same step
+        ("S-BIAD1", "ome.tif"),
+        ("S-BIAD1", "plate.ome.zarr"),
+        ("S-BIAD1", "notes.csv"),  # not an image
+        ("S-BIAD1", "missing.tif"),  # no local copy
+        ("S-BIAD1", "../S-BIAD2/x.tif"),  # unsafe
+        ("S-BIAD2", "worm.tif"),  # embargoed study: never
+    ]
+    steps, used = file_thumbnail_steps(catalogue, content, {}, pairs)
+    assert set(used) == {
+        ("S-BIAD1", "worm.tif"),
+        ("S-BIAD1", "copy.tif"),
+        ("S-BIAD1", "ome.tif"),
+        ("S-BIAD1", "plate.ome.zarr"),
+    }
+    assert used[("S-BIAD1", "worm.tif")] == used[("S-BIAD1", "copy.tif")]
+    records = {}
+    for step in {s.id: s for s in steps}.values():
+        result = step.make()
+        assert not result.warnings
+        records[step.id] = StepRecord(step.digest, list(step.outputs), [], dict(result.info))
+    thumbs = resolve_thumbs(used, records, "/archive")
+    plate = thumbs[("S-BIAD1", "plate.ome.zarr")]
+    assert plate.ok and (plate.width, plate.height) == (256, 256)
+    assert plate.url.startswith("/archive/thumbnails/") and plate.url.endswith(".webp")
+    assert resolve_thumbs({("x", "y"): "thumbnail:none"}, records, "") == {}
+
+
+def test_multipage_and_planar_pages_read_alike_on_every_path(tmp_path: Path) -> None:
+    # OME pages after the first are TiffFrames; planar RGB has one plane per sample.
+    stack = np.stack([checker(700, 900), checker(700, 900)[::-1]])[:, None].repeat(3, axis=1)
+    stack[:, 1] //= 2  # the Z planes differ
+    plain, packed = tmp_path / "plain.ome.tif", tmp_path / "packed.ome.tif"
+    tifffile.imwrite(plain, stack, ome=True, metadata={"axes": "CZYX"})
+    tifffile.imwrite(packed, stack, ome=True, metadata={"axes": "CZYX"}, compression="zlib")
+    assert render_thumbnail(plain) == render_thumbnail(packed)
+    assert_spread(decode(render_thumbnail(plain)))
+    rgb = np.stack([checker(700, 900), checker(700, 900)[::-1], checker(900, 700).T])
+    separate, contig = tmp_path / "sep.tif", tmp_path / "contig.tif"
+    tifffile.imwrite(separate, rgb, photometric="rgb", planarconfig="separate")
+    tifffile.imwrite(contig, np.moveaxis(rgb, 0, -1), photometric="rgb", compression="zlib")
+    assert render_thumbnail(separate) == render_thumbnail(contig)

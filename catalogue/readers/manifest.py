@@ -7,6 +7,7 @@ checked one at a time and only a summary (counts, sizes, formats, the first rows
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from ..model import FileRow, ManifestSummary
 from ..problems import Problem, problem
 
 REQUIRED = ("path", "size")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 KNOWN = ("path", "size", "sha256")
 PREVIEW_ROWS = 10
 
@@ -29,12 +31,12 @@ def path_problem(p: str) -> str | None:
         return f"path {p!r} must be relative (no leading '/')"
     if "\\" in p:
         return f"path {p!r} must use '/' as separator, not '\\'"
-    if any(ord(c) < 32 or ord(c) == 127 for c in p):
+    if _CONTROL.search(p):
         return f"path {p!r} contains a control character"
     parts = p.split("/")
-    if any(part == ".." for part in parts):
+    if ".." in parts:
         return f"path {p!r} must not contain '..'"
-    if any(part in ("", ".") for part in parts):
+    if "" in parts or "." in parts:
         return f"path {p!r} has an empty or '.' segment"
     return None
 
@@ -158,8 +160,11 @@ def _row(row: dict[str, str], header: list[str], size: int | None, sha: str | No
     )
 
 
-def iter_rows(path: Path) -> Iterator[FileRow]:
-    """Rows of a manifest that already passed ``summarize`` (for file tables and downloads)."""
+def iter_cells(path: Path) -> Iterator[tuple[list[str], list[str]]]:
+    """(header, cells) of each well-formed row of a manifest that passed ``summarize``.
+
+    The raw form, for steps that stream millions of rows and need no model objects.
+    """
     header: list[str] | None = None
     for _, text in _lines(path):
         if not text or not text.strip():
@@ -168,8 +173,13 @@ def iter_rows(path: Path) -> Iterator[FileRow]:
         if header is None:
             header = [c.strip() for c in cells]
             continue
-        if len(cells) != len(header):
-            continue
+        if len(cells) == len(header):
+            yield header, cells
+
+
+def iter_rows(path: Path) -> Iterator[FileRow]:
+    """Rows of a manifest that already passed ``summarize``, as model objects."""
+    for header, cells in iter_cells(path):
         row = dict(zip(header, cells, strict=True))
         raw_size = row.get("size", "").strip()
         size = int(raw_size) if raw_size.isdigit() else None

@@ -12,6 +12,7 @@ from ..model import Catalogue, LedgerRow, ManifestSummary, Site, Study, StudyEnt
 from ..problems import Problem, errors, problem
 from . import manifest
 from .records import salvage, validate_marked
+from .redirects import REDIRECTS_FILE, read_redirects
 from .yamlmarks import Marked, YamlSyntaxError, load_marked
 
 LEDGER_HEADER = ["accession", "created", "note"]
@@ -99,6 +100,7 @@ def load_site(content: Path) -> tuple[Site | None, list[Problem]]:
     problems += more
     if site is not None:
         problems += checks.check_site_paths(site, content, rel, marked)
+        problems += checks.check_site_licenses(site, rel, marked)
     return site, problems
 
 
@@ -123,6 +125,7 @@ def load_study(
     if marked is None:
         return None, None, problems
     study, more = validate_marked(Study, marked, rel)
+    more += checks.check_placeholders(marked, rel)
     problems += more
     broken: frozenset[str] = frozenset()
     index_map: dict[str, list[int]] = {}
@@ -157,7 +160,7 @@ def load_study(
         data = content / site.data_root / study.accession
         for i, ds in enumerate(study.datasets):
             rep = ds.representative
-            if rep and manifest.path_problem(rep) is None and not (data / rep).is_file():
+            if rep and manifest.path_problem(rep) is None and not (data / rep).exists():
                 orig = index_map.get("datasets", range(999999))[i]
                 line, col = marked.position(("datasets", orig, "representative"))
                 problems.append(
@@ -207,8 +210,17 @@ def load(content: Path, today: dt.date) -> tuple[Catalogue | None, list[Problem]
         if entry is not None:
             entries.append(entry)
     problems += checks.check_ledger(ledger, _rel(ledger_path, content), declared)
+    redirects_path = content / REDIRECTS_FILE
+    redirects, more = read_redirects(redirects_path, _rel(redirects_path, content), set(declared))
+    problems += more
     if site is None or errors(problems):
         return None, problems
     entries.sort(key=lambda e: (accession_number(e.study.accession), e.study.accession))
-    catalogue = Catalogue(site=site, ledger=tuple(ledger), studies=tuple(entries), today=today)
+    catalogue = Catalogue(
+        site=site,
+        ledger=tuple(ledger),
+        studies=tuple(entries),
+        today=today,
+        redirects=tuple(redirects),
+    )
     return catalogue, problems

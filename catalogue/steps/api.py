@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..model import StudyEntry, StudyState
+from ..ontology import data_digest
 from ..output import dumps_json
 from ..pipeline import Step, StepResult, digest_of
 from .context import RenderContext
@@ -25,8 +26,8 @@ def summary_record(ctx: RenderContext, entry: StudyEntry) -> dict[str, Any]:
         "license": s.license,
         "collection": s.collection,
         "keywords": list(s.keywords),
-        "organisms": [o.scientific_name for o in s.organisms],
-        "imaging_methods": [m.name for m in s.imaging_methods],
+        "organisms": [o.label for o in s.organisms],
+        "imaging_methods": [m.label for m in s.imaging_methods],
         "datasets": len(s.datasets),
         "files": sum(m.count for m in entry.manifests.values()),
         "bytes": sum(m.total_size for m in entry.manifests.values()),
@@ -48,8 +49,17 @@ def full_record(ctx: RenderContext, entry: StudyEntry) -> dict[str, Any]:
         ds["total_size"] = summary.total_size if summary else 0
         ds["columns"] = list(summary.columns) if summary else []
         ds.pop("files", None)
+        if summary is not None:
+            base = f"{ctx.root}/studies/{s.accession}/files/{ds['id']}/"
+            ds["downloads"] = {
+                "browse": ctx.absolute(base),
+                "manifest": ctx.absolute(base + "files.tsv"),
+                "urls": ctx.absolute(base + "urls.txt"),
+                "sha256sums": ctx.absolute(base + "sha256sums.txt"),
+            }
         thumb = ctx.thumbs.get((s.accession, ds["id"]))
         ds["thumbnail"] = ctx.absolute(thumb.url) if thumb and thumb.ok else None
+    data["versions"] = ctx.versions_digest(s.accession)
     return data
 
 
@@ -67,7 +77,7 @@ def withdrawn_record(ctx: RenderContext, entry: StudyEntry) -> dict[str, Any]:
 
 def api_steps(ctx: RenderContext) -> list[Step]:
     cat = ctx.catalogue
-    site = digest_of(API_VERSION, ctx.site.model_dump(mode="json"))
+    site = digest_of(API_VERSION, ctx.site.model_dump(mode="json"), data_digest())
     public = cat.public()
     steps = [
         Step(
@@ -97,7 +107,9 @@ def api_steps(ctx: RenderContext) -> list[Step]:
             Step(
                 id=f"api:study:{acc}",
                 outputs=(out,),
-                digest=digest_of(site, entry.source_digest, withdrawn, thumbs),
+                digest=digest_of(
+                    site, entry.source_digest, withdrawn, thumbs, ctx.versions_digest(acc)
+                ),
                 make=lambda entry=entry, out=out, withdrawn=withdrawn: StepResult(
                     files={
                         out: dumps_json(

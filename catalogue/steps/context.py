@@ -6,12 +6,17 @@ Built once per run by the builder and passed to step factories; never mutated.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import jinja2
 
 from ..model import Catalogue, Site, Study, StudyEntry
+
+if TYPE_CHECKING:
+    from ..versions import Version
 
 
 @dataclass(frozen=True)
@@ -32,10 +37,29 @@ class RenderContext:
     templates_digest: str
     # (accession, dataset id) -> thumbnail
     thumbs: dict[tuple[str, str], Thumb] = field(default_factory=dict)
+    # accession -> its commits, newest first (catalogue.versions); empty without git
+    versions: Mapping[str, tuple[Version, ...]] = field(default_factory=dict)
+    # (accession, local image path) -> thumbnail, for file tables
+    file_thumbs: Mapping[tuple[str, str], Thumb] = field(default_factory=dict)
+    # (accession, OME-Zarr path) -> ("Vizarr", url), ... from the local copy's layout
+    viewers: Mapping[tuple[str, str], tuple[tuple[str, str], ...]] = field(default_factory=dict)
+
+    def local_extras(self, accession: str) -> list[object]:
+        """Per-file thumbnails and viewer links of a study: an input of its file tables."""
+        thumbs = sorted((k[1], repr(v)) for k, v in self.file_thumbs.items() if k[0] == accession)
+        links = sorted((k[1], v) for k, v in self.viewers.items() if k[0] == accession)
+        return [thumbs, links]
 
     @property
     def root(self) -> str:
         return site_root(self.site)
+
+    def versions_of(self, accession: str) -> tuple[Version, ...]:
+        return self.versions.get(accession, ())
+
+    def versions_digest(self, accession: str) -> list[object]:
+        """The declared input of every step that shows a study's versions."""
+        return [v.as_json() for v in self.versions_of(accession)]
 
     def study_url(self, accession: str) -> str:
         return f"{self.root}/studies/{accession}/"

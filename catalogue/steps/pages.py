@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections import Counter
 
 from ..model import StudyEntry, StudyState
+from ..ontology import data_digest
 from ..pipeline import Step, StepResult, digest_of
 from .context import RenderContext, latest_first
+from .files import download_commands
 
 PAGE_VERSION = "1"
 BROWSE_PAGE_SIZE = 100
@@ -22,7 +24,9 @@ def _render(ctx: RenderContext, template: str, out: str, **values: object) -> St
 
 
 def _site_digest(ctx: RenderContext) -> str:
-    return digest_of(PAGE_VERSION, ctx.templates_digest, ctx.site.model_dump(mode="json"))
+    return digest_of(
+        PAGE_VERSION, ctx.templates_digest, ctx.site.model_dump(mode="json"), data_digest()
+    )
 
 
 def _summary(entry: StudyEntry) -> list[object]:
@@ -46,9 +50,22 @@ def study_step(ctx: RenderContext, entry: StudyEntry) -> Step:
         id=f"page:study:{acc}",
         outputs=(out,),
         digest=digest_of(
-            _site_digest(ctx), entry.source_digest, state, repr(sorted(thumbs.items()))
+            _site_digest(ctx),
+            entry.source_digest,
+            state,
+            repr(sorted(thumbs.items())),
+            ctx.versions_digest(acc),
+            ctx.local_extras(acc),
         ),
-        make=lambda: _render(ctx, template, out, entry=entry, study=entry.study, thumbs=thumbs),
+        make=lambda: _render(
+            ctx,
+            template,
+            out,
+            entry=entry,
+            study=entry.study,
+            thumbs=thumbs,
+            download_commands=lambda lists: download_commands(ctx, acc, lists),
+        ),
     )
 
 

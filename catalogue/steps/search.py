@@ -15,6 +15,8 @@ from pathlib import Path
 import cbor2
 
 OUTPUT_DIR = "pagefind"
+# bump when the indexing or its post-processing changes: old indexes are then rebuilt
+SEARCH_VERSION = "2"
 
 
 class SearchIndexError(Exception):
@@ -44,7 +46,9 @@ def build_index(site: Path) -> str:
     to index and Pagefind would refuse to run; the search page then says so instead of
     loading the search script (see templates/search.html).
     """
-    if not any(site.glob(INDEXED)):
+    if not any(_searchable(page) for page in site.glob(INDEXED)):
+        # Pagefind indexes *every* page when none has data-pagefind-body: that would put
+        # tombstones and redirect pages of withdrawn studies into the index.
         return "nothing to index"
     result = _run_pagefind(site, site / OUTPUT_DIR)
     if result.returncode != 0:
@@ -54,6 +58,10 @@ def build_index(site: Path) -> str:
     canonicalize(site / OUTPUT_DIR)
     lines = [ln.strip() for ln in result.stdout.splitlines() if "Indexed" in ln]
     return "; ".join(lines)
+
+
+def _searchable(page: Path) -> bool:
+    return b"data-pagefind-body" in page.read_bytes()
 
 
 def _run_pagefind(source: Path, output: Path) -> subprocess.CompletedProcess[str]:

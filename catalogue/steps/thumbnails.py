@@ -1,22 +1,31 @@
-"""Thumbnail steps: one per distinct representative image, named by content hash.
+"""Thumbnail steps: one per distinct image (a file or an OME-Zarr folder), named by hash.
 
-The output name is a hash of (source bytes, thumbnail settings, thumbnailer version),
+The output name is a hash of (source identity, thumbnail settings, thumbnailer version),
 so an unchanged image costs nothing on the next build and a stale one cannot survive.
+A file's identity is the sha256 of its bytes; an OME-Zarr folder's is the sha256 of its
+metadata files and of the chunk files of the level the thumbnail reads (see
+``zarr_sha256``). Both are cached by file statistics, so a rebuild does not re-read them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable, Mapping
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from ..imaging import ThumbnailSettings, placeholder_webp, render_thumbnail
+from ..imaging import ThumbnailSettings, site_thumbnail, thumbnail_candidate
+from ..imaging_zarr import identity_files, is_zarr
 from ..model import Catalogue
 from ..pipeline import Step, StepResult
+from ..readers.manifest import path_problem
+from ..state import StepRecord
+from .context import Thumb
 
 SETTINGS = ThumbnailSettings()
+K = TypeVar("K", bound=tuple[str, str])
 
 
 def source_sha256(path: Path, rel: str, cache: dict[str, list[Any]]) -> str:
@@ -33,18 +42,81 @@ def source_sha256(path: Path, rel: str, cache: dict[str, list[Any]]) -> str:
     return h.hexdigest()
 
 
+# Above this many chunk bytes, an OME-Zarr level is identified by its files' sizes and
+# modification times instead of their bytes (hashing gigabytes to plan a build is not
+# worth it; a copy that keeps mtimes, as rsync -a does, still hits the cache).
+ZARR_HASH_BYTES = 256 * 2**20
+
+
+def zarr_sha256(root: Path, rel: str, cache: dict[str, list[Any]]) -> str:
+    """Identity of an OME-Zarr folder as far as its thumbnail is concerned.
+
+    sha256 over the metadata files from the root down to the level read and over the
+    chunk files of that level (their bytes, or their size and mtime past
+    ``ZARR_HASH_BYTES``), each preceded by its relative path. Remembered by a signature
+    of (path, size, mtime_ns) of those files, so a rebuild only stats them.
+    """
+    metadata, chunks = identity_files(root, SETTINGS)
+    stats = [(p, p.stat()) for p in [*metadata, *chunks]]
+    listing = "\n".join(
+        f"{p.relative_to(root).as_posix()}\t{st.st_size}\t{st.st_mtime_ns}" for p, st in stats
+    )
+    signature = hashlib.sha256(listing.encode()).hexdigest()
+    total = sum(st.st_size for _, st in stats)
+    known = cache.get(rel)
+    if known and known[0] == total and known[1] == signature:
+        return str(known[2])
+    by_content = sum(st.st_size for _, st in stats[len(metadata) :]) <= ZARR_HASH_BYTES
+    h = hashlib.sha256()
+    for index, (p, st) in enumerate(stats):
+        h.update(p.relative_to(root).as_posix().encode() + b"\0")
+        if index < len(metadata) or by_content:
+            h.update(p.read_bytes())
+        else:
+            h.update(f"{st.st_size}\t{st.st_mtime_ns}".encode())
+        h.update(b"\0")
+    cache[rel] = [total, signature, h.hexdigest()]
+    return h.hexdigest()
+
+
+def source_identity(path: Path, rel: str, cache: dict[str, list[Any]]) -> str:
+    """sha256 standing for everything a thumbnail of ``path`` reads."""
+    if path.is_dir():
+        return zarr_sha256(path, rel, cache)
+    return source_sha256(path, rel, cache)
+
+
 def _make(source: str, rel: str, out: str) -> StepResult:
-    thumb = render_thumbnail(Path(source), SETTINGS)
-    if thumb.webp is None:
-        return StepResult(
-            files={out: placeholder_webp("no preview", SETTINGS)},
-            warnings=(
-                f"{rel}: W050 cannot make a thumbnail ({thumb.warning}); showing a placeholder",
-            ),
-            info={"ok": False, "width": SETTINGS.max_size, "height": SETTINGS.max_size},
+    thumb = site_thumbnail(Path(source), SETTINGS)
+    warnings: tuple[str, ...] = ()
+    if thumb.warning is not None:
+        warnings = (
+            f"{rel}: W050 cannot make a thumbnail ({thumb.warning}); showing a placeholder",
         )
-    return StepResult(
-        files={out: thumb.webp}, info={"ok": True, "width": thumb.width, "height": thumb.height}
+    return StepResult(files={out: thumb.webp}, warnings=warnings, info=dict(thumb.info))
+
+
+def _local(source: Path) -> bool:
+    """A local copy to render: a file, or a folder that is (or is named as) a zarr."""
+    if source.is_dir():
+        return is_zarr(source) or source.name.lower().endswith(".zarr")
+    return source.is_file()
+
+
+def _step(source: Path, cache: dict[str, list[Any]]) -> Step:
+    """The step rendering ``source``; identical images share one step (and one file)."""
+    rel = os.path.relpath(source, Path.cwd())
+    key = hashlib.sha256(
+        (source_identity(source, rel, cache) + SETTINGS.key()).encode()
+    ).hexdigest()[:24]
+    out = f"thumbnails/{key}.webp"
+    # An absolute path, so that a worker in another directory (Dask) finds the file.
+    return Step(
+        id=f"thumbnail:{key}",
+        outputs=(out,),
+        digest=key,
+        make=partial(_make, str(source.absolute()), rel, out),
+        heavy=True,
     )
 
 
@@ -61,22 +133,62 @@ def thumbnail_steps(
             if not ds.representative:
                 continue
             source = data_root / acc / ds.representative
-            if not source.is_file():
+            if not _local(source):
                 continue
-            rel = os.path.relpath(source, Path.cwd())
-            key = hashlib.sha256(
-                (source_sha256(source, rel, cache) + SETTINGS.key()).encode()
-            ).hexdigest()[:24]
-            out = f"thumbnails/{key}.webp"
-            step_id = f"thumbnail:{key}"
-            steps.append(
-                Step(
-                    id=step_id,
-                    outputs=(out,),
-                    digest=key,
-                    make=partial(_make, str(source), rel, out),
-                    heavy=True,
-                )
-            )
-            used[(acc, ds.id)] = step_id
+            step = _step(source, cache)
+            steps.append(step)
+            used[(acc, ds.id)] = step.id
     return steps, used
+
+
+def file_thumbnail_steps(
+    catalogue: Catalogue,
+    content: Path,
+    cache: dict[str, list[Any]],
+    files: Iterable[tuple[str, str]],
+) -> tuple[list[Step], dict[tuple[str, str], str]]:
+    """Steps for any local files of public studies, e.g. a file table's thumbnail column.
+
+    ``files`` are (accession, manifest path) pairs; a pair is skipped when its study is
+    not public (an embargoed image must not leak), its path is unsafe, no local copy
+    exists under ``content/<data_root>/<accession>/``, or its name is not an image
+    format (``thumbnail_candidate``). Returns the steps (give them to ``plan`` together
+    with ``thumbnail_steps``: identical images share one step) and, per pair, the id of
+    its step; ``resolve_thumbs`` turns those into ``Thumb`` after the steps ran.
+    """
+    public = {entry.study.accession for entry in catalogue.public()}
+    data_root = content / catalogue.site.data_root
+    steps: list[Step] = []
+    used: dict[tuple[str, str], str] = {}
+    for acc, path in files:
+        if acc not in public or path_problem(path) or not thumbnail_candidate(path):
+            continue
+        source = data_root / acc / path
+        if not _local(source):
+            continue
+        step = _step(source, cache)
+        steps.append(step)
+        used[(acc, path)] = step.id
+    return steps, used
+
+
+def resolve_thumbs(
+    used: Mapping[K, str], records: Mapping[str, StepRecord], root: str
+) -> dict[K, Thumb]:
+    """After the thumbnail steps ran (or were reused): what pages show for each key.
+
+    ``root`` is the site's URL path prefix (``context.site_root``). A key whose step has
+    no record is left out.
+    """
+    thumbs: dict[K, Thumb] = {}
+    for key, step_id in used.items():
+        record = records.get(step_id)
+        if record is None:
+            continue
+        thumbs[key] = Thumb(
+            url=f"{root}/{record.outputs[0]}",
+            width=int(record.info.get("width", 0)),
+            height=int(record.info.get("height", 0)),
+            ok=bool(record.info.get("ok")),
+        )
+    return thumbs

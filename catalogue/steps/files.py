@@ -1,0 +1,459 @@
+"""File tables and downloads of each dataset, streamed from the manifest.
+
+For every dataset with a manifest this writes, under ``studies/<ACC>/files/<dataset>/``:
+
+- ``index.html`` and ``page/<n>/index.html``: the file table in plain HTML, PAGE_ROWS rows
+  a page, readable without JavaScript; the script on the page turns it into a sortable,
+  filterable table over the whole dataset;
+- ``data/meta.json`` and ``data/c<column>-<chunk>.json``: the columns of the manifest cut
+  into chunks of CHUNK_ROWS rows, which the browser's worker fetches only when a filter,
+  a sort or the visible page needs them;
+- ``files.tsv`` (the manifest plus a ``url`` column), ``urls.txt`` (for ``wget -i`` or
+  ``aria2c -i``) and ``sha256sums.txt`` (``sha256sum -c`` format, paths relative to the
+  study folder).
+
+and, per study, ``studies/<ACC>/files/urls.txt`` and ``sha256sums.txt`` over all datasets.
+
+Nothing here holds a whole manifest: rows flow from the TSV to the open output files, and
+only per-chunk buffers and capped per-column statistics are kept.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import quote, urlparse
+
+from markupsafe import Markup, escape
+
+from ..formats import IMAGE_FORMATS, file_format
+from ..model import Dataset, ManifestSummary, StudyEntry
+from ..output import dumps_json
+from ..pipeline import Step, StepResult, digest_of
+from ..readers.manifest import iter_cells
+from ..render import filesize
+from ..viewers import zarr_root
+from .context import RenderContext
+
+FILES_VERSION = "1"
+PAGE_ROWS = 500
+CHUNK_ROWS = 65_536
+CATEGORY_LIMIT = 200  # a column with at most this many distinct values gets a value list
+
+Opener = Callable[[str], IO[bytes]]
+
+
+def dataset_dir(accession: str, dataset_id: str) -> str:
+    return f"studies/{accession}/files/{dataset_id}"
+
+
+def page_path(accession: str, dataset_id: str, number: int) -> str:
+    base = dataset_dir(accession, dataset_id)
+    return f"{base}/index.html" if number == 1 else f"{base}/page/{number}/index.html"
+
+
+def page_count(count: int) -> int:
+    return max(1, math.ceil(count / PAGE_ROWS))
+
+
+PREVIEW = "preview"  # the column of thumbnails and viewer links, last when present
+
+
+def columns_of(summary: ManifestSummary, preview: bool) -> list[str]:
+    return ["path", "size", "sha256", "format", *summary.columns, *([PREVIEW] if preview else [])]
+
+
+def preview_key(path: str) -> str | None:
+    """Which local image a manifest row stands for: itself, or, for the root metadata file
+    of an OME-Zarr (``x.ome.zarr/.zattrs`` or ``zarr.json``), the zarr folder. Files inside
+    a zarr get no preview of their own (one preview per zarr, not one per chunk)."""
+    root = zarr_root(path)
+    if root is None:
+        return path
+    if path.rstrip("/") == root or path in (f"{root}/.zattrs", f"{root}/zarr.json"):
+        return root
+    return None
+
+
+def previews_of(ctx: RenderContext, accession: str) -> dict[str, dict[str, Any]]:
+    """path -> {"src", "w", "h", "links"} for a study's local images and OME-Zarrs."""
+    out: dict[str, dict[str, Any]] = {}
+    for (acc, path), thumb in ctx.file_thumbs.items():
+        if acc == accession and thumb.ok:
+            out.setdefault(path, {})
+            out[path].update(src=thumb.url, w=thumb.width, h=thumb.height)
+    for (acc, path), links in ctx.viewers.items():
+        if acc == accession:
+            out.setdefault(path, {})["links"] = [list(link) for link in links]
+    return out
+
+
+def dataset_outputs(
+    accession: str, ds: Dataset, summary: ManifestSummary, preview: bool
+) -> list[str]:
+    base = dataset_dir(accession, ds.id)
+    chunks = math.ceil(summary.count / CHUNK_ROWS)
+    outputs = [page_path(accession, ds.id, n) for n in range(1, page_count(summary.count) + 1)]
+    outputs += [f"{base}/data/meta.json"]
+    n_columns = len(columns_of(summary, preview))
+    outputs += [f"{base}/data/c{c}-{k}.json" for c in range(n_columns) for k in range(chunks)]
+    outputs += [f"{base}/files.tsv", f"{base}/urls.txt", f"{base}/sha256sums.txt"]
+    return outputs
+
+
+class ColumnStats:
+    """Per-column facts for the filter UI, with memory bounded by CATEGORY_LIMIT."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] | None = Counter()
+        self.numeric = True
+        self.filled = 0
+        self.low: float | None = None
+        self.high: float | None = None
+
+    def add(self, value: str) -> None:
+        if value == "":
+            return
+        self.filled += 1
+        if self.counts is not None:
+            self.counts[value] += 1
+            if len(self.counts) > CATEGORY_LIMIT:
+                self.counts = None
+        if self.numeric:
+            try:
+                number = float(value)
+            except ValueError:
+                self.numeric = False
+                return
+            if math.isnan(number) or math.isinf(number):
+                self.numeric = False
+                return
+            self.low = number if self.low is None else min(self.low, number)
+            self.high = number if self.high is None else max(self.high, number)
+
+    def describe(self, name: str, kind: str | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": name}
+        if kind is None:
+            if self.numeric and self.filled:
+                kind = "number"
+            elif self.counts is not None:
+                kind = "category"
+            else:
+                kind = "text"
+        out["kind"] = kind
+        if self.counts is not None and kind in ("category", "number"):
+            values = sorted(self.counts.items(), key=lambda kv: _sort_key(kv[0], self.numeric))
+            out["values"] = [v for v, _ in values]
+            out["counts"] = [n for _, n in values]
+        if kind in ("number", "size") and self.low is not None:
+            out["min"], out["max"] = _num(self.low), _num(self.high)
+        return out
+
+
+def _num(x: float | None) -> float | int | None:
+    if x is None:
+        return None
+    return int(x) if x.is_integer() and abs(x) < 2**53 else x
+
+
+def _sort_key(value: str, numeric: bool) -> tuple[float, str]:
+    if numeric:
+        try:
+            return (float(value), value)
+        except ValueError:
+            pass
+    return (0.0, value)
+
+
+def _encode_chunk(values: list[Any], numeric: bool) -> bytes:
+    """A column chunk: numbers as a list; strings dictionary-encoded when that is smaller."""
+    if numeric:
+        return dumps_json({"n": values})
+    distinct: dict[str, int] = {}
+    codes = [distinct.setdefault(v, len(distinct)) for v in values]
+    if len(distinct) * 4 <= len(values):
+        return dumps_json({"d": list(distinct), "i": codes})
+    return dumps_json({"v": values})
+
+
+def _row_html(
+    url: str,
+    path: str,
+    size: int | None,
+    fmt: str,
+    attributes: list[str],
+    preview: dict[str, Any] | None,
+    with_preview: bool,
+) -> str:
+    cells = [
+        f'<td class="path"><a href="{escape(url)}" download>{escape(path)}</a></td>',
+        f'<td class="num" data-v="{"" if size is None else size}">{filesize(size)}</td>',
+        f"<td>{escape(fmt)}</td>",
+    ]
+    cells += [f"<td>{escape(v)}</td>" for v in attributes]
+    if with_preview:
+        cells.append(f'<td class="preview">{_preview_html(preview)}</td>')
+    return "<tr>" + "".join(cells) + "</tr>\n"
+
+
+def _preview_html(preview: dict[str, Any] | None) -> str:
+    if not preview:
+        return ""
+    out = ""
+    if "src" in preview:
+        w, h = preview["w"], preview["h"]
+        scale = 64 / max(w, h, 1)
+        out += (
+            f'<img src="{escape(preview["src"])}" width="{max(1, round(w * scale))}" '
+            f'height="{max(1, round(h * scale))}" alt="" loading="lazy">'
+        )
+    for label, link in preview.get("links", []):
+        out += f' <a class="viewer" href="{escape(link)}">{escape(label)}</a>'
+    return out
+
+
+def _write_dataset(
+    ctx: RenderContext,
+    entry: StudyEntry,
+    ds: Dataset,
+    summary: ManifestSummary,
+    manifest: Path,
+    open_output: Opener,
+) -> StepResult:
+    acc = entry.study.accession
+    base = dataset_dir(acc, ds.id)
+    previews = previews_of(ctx, acc)
+    with_preview = bool(previews)
+    columns = columns_of(summary, with_preview)
+    numeric = [False, True, False, False] + [False] * (len(columns) - 4)
+    # statistics for the filter UI: format and the attribute columns (path and hash are
+    # free text by nature; size gets a numeric range)
+    stats = {c: ColumnStats() for c in range(3, 4 + len(summary.columns))}
+    size_stats = ColumnStats()
+    size_stats.counts = None
+    buffers: list[list[Any]] = [[] for _ in columns]
+    chunk_no = 0
+    page_rows: list[str] = []
+    page_no = 0
+    pages = page_count(summary.count)
+    template = ctx.env.get_template("files.html")
+    image_bytes = other_bytes = 0
+    url_prefix = ctx.data_file_url(acc, "")
+
+    def flush_chunk() -> None:
+        nonlocal chunk_no
+        for c, values in enumerate(buffers):
+            with open_output(f"{base}/data/c{c}-{chunk_no}.json") as fh:
+                fh.write(_encode_chunk(values, numeric[c]))
+            values.clear()
+        chunk_no += 1
+
+    def flush_page() -> None:
+        nonlocal page_no
+        page_no += 1
+        text = template.render(
+            **ctx.page_globals(),
+            entry=entry,
+            study=entry.study,
+            dataset=ds,
+            summary=summary,
+            columns=summary.columns,
+            with_preview=with_preview,
+            rows=Markup("".join(page_rows)),
+            page=page_no,
+            pages=pages,
+            first_row=(page_no - 1) * PAGE_ROWS + 1,
+            page_url=lambda n: f"{ctx.root}/" + page_path(acc, ds.id, n).removesuffix("index.html"),
+            page_rows=PAGE_ROWS,
+            ctx_commands=lambda lists: download_commands(ctx, acc, lists),
+        )
+        with open_output(page_path(acc, ds.id, page_no)) as fh:
+            fh.write(text.encode("utf-8"))
+        page_rows.clear()
+
+    header = "\t".join(["path", "size", "sha256", *summary.columns, "url"]) + "\n"
+    positions: tuple[int, int, int | None, list[int]] | None = None
+    with (
+        open_output(f"{base}/files.tsv") as tsv,
+        open_output(f"{base}/urls.txt") as urls,
+        open_output(f"{base}/sha256sums.txt") as sums,
+    ):
+        tsv.write(header.encode())
+        for head, cells in iter_cells(manifest):
+            if positions is None:
+                positions = (
+                    head.index("path"),
+                    head.index("size"),
+                    head.index("sha256") if "sha256" in head else None,
+                    [head.index(c) for c in summary.columns],
+                )
+            pi, si, hi, ai = positions
+            path = cells[pi]
+            raw_size = cells[si].strip()
+            size = int(raw_size) if raw_size.isdigit() else None
+            sha = cells[hi].strip() if hi is not None else ""
+            attributes = [cells[a] for a in ai]
+            fmt = file_format(path)
+            url = url_prefix + quote(path, safe="/")
+            key = preview_key(path) if with_preview else None
+            preview = previews.get(key) if key is not None else None
+            values = [path, size, sha, fmt, *attributes]
+            if with_preview:
+                values.append(dumps_json(preview).decode().strip() if preview else "")
+            for c, value in enumerate(values):
+                buffers[c].append(value)
+            for c, st in stats.items():
+                st.add(values[c])
+            if size is not None:
+                size_stats.add(raw_size)
+                if fmt in IMAGE_FORMATS:
+                    image_bytes += size
+                else:
+                    other_bytes += size
+            row = "\t".join([path, "" if size is None else raw_size, sha, *attributes, url])
+            tsv.write((row + "\n").encode())
+            urls.write((url + "\n").encode())
+            if sha:
+                sums.write(f"{sha}  {path}\n".encode())
+            page_rows.append(_row_html(url, path, size, fmt, attributes, preview, with_preview))
+            if len(page_rows) == PAGE_ROWS:
+                flush_page()
+            if len(buffers[0]) == CHUNK_ROWS:
+                flush_chunk()
+    if buffers[0]:
+        flush_chunk()
+    if page_rows or page_no == 0:
+        flush_page()
+    described = [
+        {"name": "path", "kind": "path"},
+        size_stats.describe("size", "size"),
+        {"name": "sha256", "kind": "hash"},
+        *(
+            stats[c].describe(name, "category" if c == 3 else None)
+            for c, name in enumerate(columns)
+            if c in stats
+        ),
+        *([{"name": PREVIEW, "kind": "preview"}] if with_preview else []),
+    ]
+    meta = {
+        "version": FILES_VERSION,
+        "accession": acc,
+        "dataset": ds.id,
+        "count": summary.count,
+        "total_size": summary.total_size,
+        "unknown_sizes": summary.unknown_sizes,
+        "chunk_rows": CHUNK_ROWS,
+        "chunks": chunk_no,
+        "data_url": url_prefix,
+        "image_formats": sorted(IMAGE_FORMATS),
+        "columns": described,
+    }
+    with open_output(f"{base}/data/meta.json") as fh:
+        fh.write(dumps_json(meta))
+    return StepResult(files={}, info={"image_bytes": image_bytes, "other_bytes": other_bytes})
+
+
+def _write_study_lists(
+    ctx: RenderContext, entry: StudyEntry, manifests: list[Path], open_output: Opener
+) -> StepResult:
+    acc = entry.study.accession
+    url_prefix = ctx.data_file_url(acc, "")
+    with (
+        open_output(f"studies/{acc}/files/urls.txt") as urls,
+        open_output(f"studies/{acc}/files/sha256sums.txt") as sums,
+    ):
+        for manifest in manifests:
+            for head, cells in iter_cells(manifest):
+                path = cells[head.index("path")]
+                urls.write((url_prefix + quote(path, safe="/") + "\n").encode())
+                sha = cells[head.index("sha256")].strip() if "sha256" in head else ""
+                if sha:
+                    sums.write(f"{sha}  {path}\n".encode())
+    return StepResult(files={})
+
+
+def file_steps(ctx: RenderContext, content: Path) -> list[Step]:
+    """One streaming step per dataset with a manifest, and one per study for its lists."""
+    steps: list[Step] = []
+    base_digest = digest_of(
+        FILES_VERSION,
+        ctx.templates_digest,
+        ctx.site.model_dump(mode="json"),
+        PAGE_ROWS,
+        CHUNK_ROWS,
+    )
+    for entry in ctx.catalogue.public():
+        acc = entry.study.accession
+        manifests: list[Path] = []
+        for ds in entry.study.datasets:
+            summary = entry.manifests.get(ds.id)
+            if summary is None or ds.files is None:
+                continue
+            manifest = content / entry.folder / ds.files
+            manifests.append(manifest)
+            steps.append(
+                Step(
+                    id=f"files:{acc}:{ds.id}",
+                    outputs=tuple(dataset_outputs(acc, ds, summary, bool(previews_of(ctx, acc)))),
+                    digest=digest_of(
+                        base_digest,
+                        summary.digest,
+                        ds.model_dump(mode="json"),
+                        entry.study.title,
+                        ctx.local_extras(acc),
+                    ),
+                    make=partial(_write_dataset, ctx, entry, ds, summary, manifest),
+                    streams=True,
+                )
+            )
+        if manifests:
+            steps.append(
+                Step(
+                    id=f"files:{acc}",
+                    outputs=(
+                        f"studies/{acc}/files/urls.txt",
+                        f"studies/{acc}/files/sha256sums.txt",
+                    ),
+                    digest=digest_of(base_digest, [m.digest for m in entry.manifests.values()]),
+                    make=lambda open_output, entry=entry, manifests=manifests: _write_study_lists(
+                        ctx, entry, manifests, open_output
+                    ),
+                    streams=True,
+                )
+            )
+    return steps
+
+
+def download_commands(ctx: RenderContext, accession: str, lists: str) -> list[tuple[str, str]]:
+    """Ready-to-paste bulk transfer commands, from site.yaml only (no hard-coded hosts).
+
+    ``lists`` is the site path of the folder holding urls.txt (a study or a dataset).
+    Files land in ``<ACCESSION>/<path>``, the layout sha256sums.txt expects.
+    """
+    urls = ctx.absolute(f"{lists}urls.txt")
+    cut = len([p for p in urlparse(ctx.site.data_url).path.split("/") if p])
+    out = [
+        (
+            "wget",
+            f"wget --force-directories --no-host-directories --cut-dirs={cut} --input-file={urls}",
+        ),
+        ("aria2c", f"curl -sO {urls} && aria2c -x 4 --force-sequential -i urls.txt"),
+    ]
+    dl = ctx.site.downloads
+    if dl.rsync_url:
+        out.append(
+            ("rsync", f"rsync -av --progress {dl.rsync_url.rstrip('/')}/{accession}/ {accession}/")
+        )
+    if dl.s3 is not None:
+        prefix = f"{dl.s3.prefix.strip('/')}/" if dl.s3.prefix.strip("/") else ""
+        cmd = f"aws s3 sync s3://{dl.s3.bucket}/{prefix}{accession}/ {accession}/"
+        if dl.s3.endpoint:
+            cmd += f" --endpoint-url {dl.s3.endpoint}"
+        if dl.s3.anonymous:
+            cmd += " --no-sign-request"
+        out.append(("S3", cmd))
+    return out

@@ -1,0 +1,118 @@
+"""The file table of a dataset in a real browser: filters, sorting, URL state, downloads."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from playwright.sync_api import expect
+
+from .conftest import DEMO
+
+SCREEN = "/studies/S-BIAD9001/files/screen-a/"
+MANIFEST = DEMO / "studies" / "S-BIAD9001" / "screen-a.files.tsv"
+
+
+def manifest_rows() -> list[dict[str, str]]:
+    lines = MANIFEST.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split("\t")
+    return [dict(zip(header, line.split("\t"), strict=True)) for line in lines[1:]]
+
+
+def status(pg) -> str:
+    return pg.locator("#ff-status").inner_text()
+
+
+def test_filter_screen_by_compound_and_download_that_list(demo_server: str, page, tmp_path: Path):
+    pg, problems = page
+    rows = [r for r in manifest_rows() if "quine" in r["Compound"].lower()]
+    assert len(rows) >= 2
+    pg.goto(demo_server + SCREEN, wait_until="networkidle")
+    expect(pg.locator("#ff-status")).to_contain_text("2,000 of 2,000 files match")
+    pg.get_by_label("Compound contains").fill("quine")
+    expect(pg.locator("#ff-status")).to_contain_text(f"{len(rows)} of 2,000 files match")
+    table = pg.locator("#ff-table tbody tr")
+    expect(table).to_have_count(len(rows))
+    text = pg.locator("#ff-table").inner_text()
+    for r in rows:
+        assert r["SMILES"] in text and r["Well"] in text
+    assert "s.Compound=quine" in pg.url
+    with pg.expect_download() as info:
+        pg.get_by_role("button", name="Download URL list of these files").click()
+    saved = tmp_path / "urls.txt"
+    info.value.save_as(saved)
+    expected = sorted(f"https://data.example.org/pub/S-BIAD9001/{r['path']}" for r in rows)
+    assert sorted(saved.read_text().splitlines()) == expected
+    assert problems == []
+
+
+def test_filter_by_plate_value_and_free_text_and_link(demo_server: str, page):
+    pg, problems = page
+    rows = manifest_rows()
+    plate = rows[100]["Plate"]
+    n_plate = sum(1 for r in rows if r["Plate"] == plate)
+    pg.goto(demo_server + SCREEN, wait_until="networkidle")
+    pg.get_by_label("Plate", exact=True).select_option(plate)
+    expect(pg.locator("#ff-status")).to_contain_text(f"{n_plate} of 2,000 files match")
+    well = rows[100]["Well"]
+    n_both = sum(1 for r in rows if r["Plate"] == plate and well in "\t".join(r.values()))
+    pg.get_by_label("Search all columns").fill(well)
+    expect(pg.locator("#ff-status")).to_contain_text(f"{n_both} of 2,000 files match")
+    # the filtered view can be shared: opening the link restores it
+    link = pg.url
+    assert f"f.Plate={plate}" in link
+    pg.goto("about:blank")
+    pg.goto(link, wait_until="networkidle")
+    expect(pg.locator("#ff-status")).to_contain_text(f"{n_both} of 2,000 files match")
+    assert pg.get_by_label("Search all columns").input_value() == well
+    assert problems == []
+
+
+def test_table_by_keyboard_only(demo_server: str, page):
+    pg, problems = page
+    pg.goto(demo_server + SCREEN, wait_until="networkidle")
+    expect(pg.locator("#ff-status")).to_contain_text("files match")
+    pg.locator("#ff-text").focus()
+    pg.keyboard.type("ESP0025770")
+    expect(pg.locator("#ff-status")).to_contain_text("96 of 2,000 files match")
+    sort_button = pg.locator("#ff-table th button", has_text="Well")
+    for _ in range(60):
+        pg.keyboard.press("Tab")
+        if sort_button.evaluate("b => b === document.activeElement"):
+            break
+    else:
+        raise AssertionError("the Well column header cannot be reached with Tab")
+    pg.keyboard.press("Enter")
+    header = pg.locator("#ff-table th", has=pg.locator("button", has_text="Well"))
+    expect(header).to_have_attribute("aria-sort", "ascending")
+    pg.keyboard.press("Enter")
+    expect(header).to_have_attribute("aria-sort", "descending")
+    wells = [c.strip() for c in pg.locator("#ff-table tbody tr td:nth-child(5)").all_inner_texts()]
+    assert len(wells) == 96
+    assert wells == sorted(wells, reverse=True)
+    assert problems == []
+
+
+def test_metadata_only_excludes_images(demo_server: str, page):
+    pg, problems = page
+    pg.goto(demo_server + "/studies/S-BSST592/files/images/", wait_until="networkidle")
+    expect(pg.locator("#ff-status")).to_contain_text("files match")
+    total = int(re.search(r"of ([\d,]+) files", status(pg)).group(1).replace(",", ""))
+    pg.get_by_role("button", name="Metadata files only").click()
+    expect(pg.locator("#ff-status")).not_to_contain_text(f"{total} of {total}")
+    formats = pg.locator("#ff-table tbody tr td:nth-child(3)").all_inner_texts()
+    assert all(f not in ("TIFF", "OME-TIFF", "PNG", "JPEG") for f in formats)
+    assert "metadata=1" in pg.url
+    assert problems == []
+
+
+def test_page_without_javascript_lists_files(demo_server: str, browser):
+    context = browser.new_context(java_script_enabled=False)
+    pg = context.new_page()
+    pg.goto(demo_server + SCREEN)
+    rows = pg.locator("#static-files tbody tr")
+    expect(rows).to_have_count(500)
+    expect(pg.locator("#static-files a[rel=next]")).to_have_attribute(
+        "href", "/studies/S-BIAD9001/files/screen-a/page/2/"
+    )
+    context.close()

@@ -1,0 +1,135 @@
+"""File tables and downloads: plain-HTML pages, column chunks, URL lists, checksums."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import DEMO, ROOTS, build_site
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_download_urls_are_encoded(tmp_path: Path):
+    out = tmp_path / "build"
+    build_site(ROOTS / "odd-paths" / "content", out)
+    base = out / "studies" / "S-BIAD1" / "files" / "odd"
+    urls = (base / "urls.txt").read_text(encoding="utf-8").splitlines()
+    assert urls == [
+        "https://data.example.org/pub/S-BIAD1/plate%201/well%20%5BA1%5D%20field%20%232.tif",
+        "https://data.example.org/pub/S-BIAD1/unicode/Zellkern_%C3%BC_%C2%B5m.ome.tif",
+        "https://data.example.org/pub/S-BIAD1/percent/50%25_done%3F.csv",
+        "https://data.example.org/pub/S-BIAD1/notes/README.txt",
+    ]
+    page = (base / "index.html").read_text(encoding="utf-8")
+    assert 'href="https://data.example.org/pub/S-BIAD1/plate%201/well%20%5BA1%5D' in page
+    assert "well [A1] field #2.tif" in page
+    # study-level list = all datasets
+    study_urls = (out / "studies/S-BIAD1/files/urls.txt").read_text(encoding="utf-8")
+    assert study_urls.splitlines() == urls
+
+
+def test_checksums_in_sha256sum_format(tmp_path: Path):
+    out = tmp_path / "build"
+    build_site(ROOTS / "odd-paths" / "content", out)
+    sums = (out / "studies/S-BIAD1/files/odd/sha256sums.txt").read_text(encoding="utf-8")
+    assert (
+        sums == f"{'a' * 64}  plate 1/well [A1] field #2.tif\n{'b' * 64}  percent/50%_done?.csv\n"
+    )
+
+
+def test_sha256sums_verifies_real_files(tmp_path: Path):
+    """The published checksum file works with the real sha256sum on downloaded files."""
+    out = tmp_path / "build"
+    build_site(DEMO, out)
+    sums = out / "studies" / "S-BIAD9002" / "files" / "sha256sums.txt"
+    assert sums.read_text().strip()
+    data = DEMO / "data" / "S-BIAD9002"
+    result = subprocess.run(
+        ["sha256sum", "-c", str(sums)], cwd=data, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ": OK" in result.stdout
+
+
+def test_published_manifest_and_commands(tmp_path: Path):
+    out = tmp_path / "build"
+    build_site(ROOTS / "odd-paths" / "content", out)
+    tsv = (out / "studies/S-BIAD1/files/odd/files.tsv").read_text(encoding="utf-8").splitlines()
+    assert tsv[0] == "path\tsize\tsha256\tPlate\tWell\tCompound\turl"
+    assert tsv[2].split("\t")[-1].endswith("/unicode/Zellkern_%C3%BC_%C2%B5m.ome.tif")
+    page = (out / "studies/S-BIAD1/index.html").read_text(encoding="utf-8")
+    assert "rsync -av --progress rsync://rsync.example.org/archive/S-BIAD1/ S-BIAD1/" in page
+    assert (
+        "aws s3 sync s3://bucket-x/studies/S-BIAD1/ S-BIAD1/ --endpoint-url http://127.0.0.1:9000"
+        " --no-sign-request" in page
+    )
+    assert "4 files, 2.2 KB in total" in page
+    assert "--cut-dirs=1" in page
+
+
+def test_column_chunks_describe_the_table(tmp_path: Path):
+    out = tmp_path / "build"
+    build_site(DEMO, out)
+    data = out / "studies" / "S-BIAD9001" / "files" / "screen-a" / "data"
+    meta = json.loads((data / "meta.json").read_text())
+    assert meta["count"] == 2000
+    names = [c["name"] for c in meta["columns"]]
+    assert names[:4] == ["path", "size", "sha256", "format"]
+    assert {"Plate", "Well", "Compound", "SMILES"} <= set(names)
+    plate = meta["columns"][names.index("Plate")]
+    assert plate["kind"] == "category" and sum(plate["counts"]) == 2000
+    compound = meta["columns"][names.index("Compound")]
+    chunk = json.loads((data / f"c{names.index('Compound')}-0.json").read_text())
+    values = chunk.get("v") or [chunk["d"][i] for i in chunk["i"]]
+    assert len(values) == 2000 and compound["kind"] in ("text", "category")
+    manifest = (DEMO / "studies/S-BIAD9001/screen-a.files.tsv").read_text().splitlines()[1:]
+    assert values == [line.split("\t")[5] for line in manifest]
+
+
+def test_plain_html_pages_for_readers_without_javascript(tmp_path: Path):
+    content = tmp_path / "content"
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "synth.py"),
+            "--studies",
+            "1",
+            "--files-per-study",
+            "10",
+            "--big-study-files",
+            "20000",
+            "--out",
+            str(content),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    out = tmp_path / "build"
+    build_site(content, out, today=__import__("datetime").date(2030, 1, 1))
+    base = out / "studies" / "S-BIAD2" / "files" / "screen"
+    first = (base / "index.html").read_text()
+    assert first.count('<tr><td class="path">') == 500
+    assert 'href="/studies/S-BIAD2/files/screen/page/2/"' in first
+    last = (base / "page" / "40" / "index.html").read_text()
+    assert last.count('<tr><td class="path">') == 500
+    assert not (base / "page" / "41").exists()
+    assert "Files 19,501–20,000 of 20,000" in last
+    # the study page stays small whatever the number of files
+    study = (out / "studies" / "S-BIAD2" / "index.html").stat().st_size
+    assert study < 200_000
+    assert len((base / "urls.txt").read_text().splitlines()) == 20000
+    meta = json.loads((base / "data" / "meta.json").read_text())
+    assert meta["chunks"] == 1 and meta["count"] == 20000
+
+
+def test_file_tables_are_incremental(tmp_path: Path):
+    content = tmp_path / "content"
+    shutil.copytree(ROOTS / "odd-paths" / "content", content)
+    out = tmp_path / "build"
+    build_site(content, out)
+    messages = build_site(content, out)
+    assert any("(0 steps run," in m for m in messages), messages
