@@ -10,7 +10,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from .identifiers import DATASET_ID_RE, DOI_RE, FBBI_RE, ORCID_RE, orcid_checksum_ok
 
@@ -37,6 +37,16 @@ def _date_only(value: Any) -> Any:
 
 
 Date = Annotated[dt.date, BeforeValidator(_date_only)]
+
+
+def _known_format(v: int) -> int:
+    """site.yaml and study.yaml say which format they are written in; we read one."""
+    if v != FORMAT_VERSION:
+        raise ValueError(f"unsupported format {v}; this catalogue reads format {FORMAT_VERSION}")
+    return v
+
+
+FormatVersion = Annotated[int, AfterValidator(_known_format)]
 Text = Annotated[str, Field(min_length=1)]
 
 
@@ -79,7 +89,7 @@ class Viewers(Record):
 
 
 class Site(Record):
-    format: int
+    format: FormatVersion
     title: Text
     description: str = ""
     base_url: Text
@@ -90,15 +100,6 @@ class Site(Record):
     collections: dict[str, Collection]
     downloads: Downloads = Downloads()
     viewers: Viewers = Viewers()
-
-    @field_validator("format")
-    @classmethod
-    def _format(cls, v: int) -> int:
-        if v != FORMAT_VERSION:
-            raise ValueError(
-                f"unsupported format {v}; this catalogue reads format {FORMAT_VERSION}"
-            )
-        return v
 
     @field_validator("base_url", "data_url")
     @classmethod
@@ -296,7 +297,7 @@ class Withdrawal(Record):
 
 
 class Study(Record):
-    format: int
+    format: FormatVersion
     accession: Text
     title: Text
     release_date: Date
@@ -318,15 +319,6 @@ class Study(Record):
     datasets: tuple[Dataset, ...] = ()
     withdrawn: Withdrawal | None = None
     extra: dict[str, Any] = {}
-
-    @field_validator("format")
-    @classmethod
-    def _format(cls, v: int) -> int:
-        if v != FORMAT_VERSION:
-            raise ValueError(
-                f"unsupported format {v}; this catalogue reads format {FORMAT_VERSION}"
-            )
-        return v
 
     @field_validator("keywords", mode="before")
     @classmethod
