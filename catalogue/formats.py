@@ -53,7 +53,11 @@ _SUFFIXES: tuple[tuple[str, str], ...] = (
 
 
 def file_format(path: str) -> str:
-    name = path.rsplit("/", 1)[-1].lower()
+    lower = path.lower()
+    if ".zarr/" in lower:
+        # every file inside an OME-Zarr (chunks, .zattrs, zarr.json) is part of one image
+        return "OME-Zarr" if ".ome.zarr/" in lower else "Zarr"
+    name = lower.rsplit("/", 1)[-1]
     for suffix, label in _SUFFIXES:
         if name.endswith(suffix):
             return label

@@ -229,7 +229,10 @@ _IMAGE_FORMATS = frozenset(
 
 def thumbnail_candidate(path: str) -> bool:
     """Whether a manifest path names an image (by its name: nothing is read)."""
-    return file_format(path.rstrip("/")) in _IMAGE_FORMATS
+    path = path.rstrip("/")
+    if ".zarr/" in path.lower():
+        return False  # a file inside an OME-Zarr: the zarr folder is the image
+    return file_format(path) in _IMAGE_FORMATS
 
 
 def sniff(path: Path) -> str:
