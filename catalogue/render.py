@@ -16,7 +16,15 @@ import markdown as md
 import nh3
 from markupsafe import Markup
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+def _templates_dir() -> Path:
+    """The templates of an installed wheel, else those of the source checkout."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "site_templates"
+    return packaged if packaged.is_dir() else here.parent / "templates"
+
+
+TEMPLATES = _templates_dir()
 
 # What markdown may produce and a reader's browser may receive: no scripts, styles,
 # iframes or event handlers; links only to safe schemes (nh3's defaults exclude javascript:).

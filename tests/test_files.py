@@ -133,3 +133,50 @@ def test_file_tables_are_incremental(tmp_path: Path):
     build_site(content, out)
     messages = build_site(content, out)
     assert any("(0 steps run," in m for m in messages), messages
+
+
+def test_file_table_shows_previews_and_viewer_links(demo_site: Path):
+    base = demo_site / "studies" / "S-BIAD9009" / "files" / "plate"
+    page = (base / "index.html").read_text(encoding="utf-8")
+    rows = [r for r in page.split("<tr>") if 'td class="preview"><img' in r]
+    # one preview per OME-Zarr (on its root metadata file), not one per chunk
+    assert len(rows) == 1 and "human_plate.ome.zarr/.zattrs" in rows[0]
+    assert ">Vizarr</a>" in rows[0] and ">Neuroglancer</a>" in rows[0]
+    assert "human_plate.ome.zarr/D/3/0" in rows[0]  # Neuroglancer opens the first field
+    meta = json.loads((base / "data" / "meta.json").read_text())
+    assert meta["columns"][-1] == {"kind": "preview", "name": "preview"}
+    formats = {c["name"]: c for c in meta["columns"]}["format"]
+    assert formats["values"] == ["OME-Zarr"]
+    study = (demo_site / "studies" / "S-BIAD9009" / "index.html").read_text(encoding="utf-8")
+    assert study.count("Open in viewer:") == 2
+
+
+def test_wheel_carries_the_templates(tmp_path: Path):
+    """A non-editable install (as CI workflows do) must find the templates."""
+    import zipfile
+
+    # build from a copy: setuptools writes a build/ folder, which is also the site's
+    src = tmp_path / "src"
+    shutil.copytree(
+        ROOT,
+        src,
+        ignore=shutil.ignore_patterns(
+            ".git", "build", "content", "tests", "*.egg-info", "__pycache__"
+        ),
+    )
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(src)],
+        check=True,
+        capture_output=True,
+    )
+    wheel = next(tmp_path.glob("catalogue-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for name in (
+        "study.html",
+        "files.html",
+        "static/files.js",
+        "static/files-worker.js",
+        "static/style.css",
+    ):
+        assert f"catalogue/site_templates/{name}" in names
+    assert "catalogue/data/ncbi-taxa.tsv" in names
