@@ -370,7 +370,8 @@ class _Facts:
         if parameters:
             entry["parameters"] = "; ".join(parameters)
         if entry:
-            entry["description"] = f"Harvested from the headers of {self.files} files."
+            files = f"{self.files} file{'' if self.files == 1 else 's'}"
+            entry["description"] = f"Harvested from the headers of {files}."
         return entry
 
 
