@@ -23,11 +23,13 @@ from .state import STATE_FILE, BuildState, StepRecord, load_state
 from .steps import search
 from .steps.api import api_steps
 from .steps.assets import asset_steps
+from .steps.citations import citation_steps
 from .steps.context import RenderContext, site_root
 from .steps.files import file_steps
 from .steps.pages import page_steps
 from .steps.redirects import case_sensitive, redirect_steps
 from .steps.sitemap import sitemap_steps
+from .steps.stats import stats_steps
 from .steps.thumbnails import file_thumbnail_steps, resolve_thumbs, thumbnail_steps
 from .steps.urllist import urllist_steps
 from .versions import Versions, read_history
@@ -208,6 +210,8 @@ def run_build(options: BuildOptions, echo: Echo) -> bool:
                 *pages,
                 *api_steps(ctx),
                 *sitemap_steps(ctx),
+                *stats_steps(ctx),
+                *citation_steps(ctx),
                 *asset_steps(options.templates / "static"),
                 *redirect_steps(ctx, case_sensitive(staging.root)),
             ]

@@ -35,6 +35,7 @@ from .render import TEMPLATES, make_environment, templates_digest
 from .state import STATE_FILE
 from .steps.api import api_steps
 from .steps.assets import asset_steps
+from .steps.citations import citation_steps
 from .steps.context import RenderContext, Thumb
 from .steps.files import file_steps
 from .steps.pages import page_steps
@@ -141,6 +142,7 @@ def make_preview(
                 *page_steps(ctx),
                 *api_steps(ctx),
                 *file_steps(ctx, content),
+                *citation_steps(ctx),
                 *asset_steps(templates / "static"),
             ]
         )
@@ -231,6 +233,7 @@ def _relative_root(rel: str) -> str:
 HEADER_RE = re.compile(r'<header class="site">.*?</header>', re.S)
 FOOTER_RE = re.compile(r'<footer class="site">.*?</footer>', re.S)
 CANONICAL_RE = re.compile(r'<link rel="canonical"[^>]*>\n?')
+FEED_RE = re.compile(r'<link rel="alternate" type="application/atom\+xml"[^>]*>\n?')
 MAIN_RE = re.compile(r"<main[^>]*>")
 
 
@@ -266,6 +269,7 @@ def _private_page(html: str, entry: StudyEntry, state: StudyState, today: dt.dat
     )
     html = html.replace("<head>", "<head>\n" + meta, 1)
     html = CANONICAL_RE.sub("", html)
+    html = FEED_RE.sub("", html)  # the public feed is not part of a private bundle
     html = HEADER_RE.sub(
         f'<header class="site"><span class="brand">Reviewer preview: {s.accession}</span></header>',
         html,

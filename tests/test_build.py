@@ -132,8 +132,9 @@ def test_second_build_does_nothing_and_edit_rebuilds_only_that_study(tmp_path: P
     after = tree_digest(out)
     changed = {k for k in after if before.get(k) != after[k]} | (set(before) - set(after))
     changed = {k for k in changed if not k.startswith("pagefind/") and k != ".catalogue-state.json"}
-    # the listings show titles, not descriptions: only the study's own outputs differ
-    assert changed == {"studies/S-BIAD1/index.html", "api/v1/studies/S-BIAD1.json"}
+    # the listings show titles, not descriptions: only the study's own outputs differ,
+    # and the feed, whose entries carry the description
+    assert changed == {"studies/S-BIAD1/index.html", "api/v1/studies/S-BIAD1.json", "feed.xml"}
     clean = tmp_path / "clean"
     build_site(content, clean, clean=True)
     assert tree_digest(clean) == after
@@ -261,3 +262,54 @@ def test_serve_watch_rebuilds_on_change(tmp_path: Path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_feed_lists_latest_releases(demo_site: Path):
+    import xml.etree.ElementTree as ET
+
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    root = ET.fromstring((demo_site / "feed.xml").read_bytes())
+    entries = root.findall("a:entry", ns)
+    public = sorted(
+        demo_states().public(),
+        key=lambda e: (e.study.release_date, e.study.accession),
+        reverse=True,
+    )
+    assert [e.find("a:id", ns).text for e in entries] == [
+        f"http://localhost:8000/studies/{p.study.accession}/" for p in public[:50]
+    ]
+    assert root.find("a:updated", ns).text == f"{public[0].study.release_date}T00:00:00Z"
+    assert 'type="application/atom+xml"' in (demo_site / "index.html").read_text()
+
+
+def test_stats_count_only_public_studies(demo_site: Path):
+    stats = json.loads((demo_site / "api/v1/stats.json").read_text())
+    public = demo_states().public()
+    assert stats["studies"] == len(public)
+    assert stats["growth"][-1]["total"] == len(public)
+    human = sum(1 for e in public if any(o.label == "Homo sapiens" for o in e.study.organisms))
+    assert {"name": "Homo sapiens", "studies": human} in stats["organisms"]
+    page = (demo_site / "stats" / "index.html").read_text()
+    assert f"<strong>{len(public)}</strong> studies" in page
+
+
+def test_citation_exports(tmp_path: Path):
+    content = tmp_path / "content"
+    shutil.copytree(ROOTS / "minimal" / "content", content)
+    study = content / "studies" / "S-BIAD1" / "study.yaml"
+    study.write_text(
+        study.read_text().replace(
+            "title: Worm fluorescence in sixteen bits", "title: Worms & nuclei_100% {raw}"
+        )
+    )
+    out = tmp_path / "build"
+    build_site(content, out)
+    bib = (out / "studies/S-BIAD1/citation.bib").read_text()
+    assert bib.startswith("@misc{SBIAD1,\n")
+    assert r"title = {{Worms \& nuclei\_100\% \{raw\}}}" in bib
+    assert "url = {http://localhost:8000/studies/S-BIAD1/}" in bib
+    ris = (out / "studies/S-BIAD1/citation.ris").read_bytes().decode()
+    assert ris.startswith("TY  - DATA\r\n") and ris.endswith("ER  - \r\n")
+    assert "AU  - Ada Example\r\n" in ris and "PY  - 2024\r\n" in ris
+    page = (out / "studies/S-BIAD1/index.html").read_text()
+    assert 'href="/studies/S-BIAD1/citation.bib"' in page

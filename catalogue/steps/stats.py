@@ -1,0 +1,131 @@
+"""The Atom feed of releases and the statistics page (/stats/, /api/v1/stats.json).
+
+Both are computed from ``Catalogue.public()`` only, so an embargoed study is never
+counted. Dates are release dates, never the build time: same content, same bytes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+from xml.sax.saxutils import escape
+
+from ..model import StudyEntry
+from ..output import dumps_json
+from ..pipeline import Step, StepResult, digest_of
+from ..render import plain_text
+from .context import RenderContext, latest_first
+
+FEED_ENTRIES = 50
+STATS_VERSION = "1"
+
+
+def _atom_date(entry: StudyEntry) -> str:
+    return f"{entry.study.release_date.isoformat()}T00:00:00Z"
+
+
+def feed_bytes(ctx: RenderContext, entries: list[StudyEntry]) -> bytes:
+    site = ctx.site
+    home = ctx.absolute(f"{ctx.root}/")
+    updated = _atom_date(entries[0]) if entries else "1970-01-01T00:00:00Z"
+    lines = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<feed xmlns="http://www.w3.org/2005/Atom">',
+        f"  <title>{escape(site.title)}: new studies</title>",
+        f"  <id>{escape(home)}</id>",
+        f'  <link rel="alternate" type="text/html" href="{escape(home)}"/>',
+        f'  <link rel="self" href="{escape(ctx.absolute(ctx.root + "/feed.xml"))}"/>',
+        f"  <updated>{updated}</updated>",
+    ]
+    for entry in entries:
+        s = entry.study
+        url = ctx.absolute(ctx.study_url(s.accession))
+        summary = plain_text(s.description)
+        if len(summary) > 500:
+            summary = summary[:497].rsplit(" ", 1)[0] + "…"
+        lines += [
+            "  <entry>",
+            f"    <title>{escape(s.accession)}: {escape(s.title)}</title>",
+            f"    <id>{escape(url)}</id>",
+            f'    <link rel="alternate" type="text/html" href="{escape(url)}"/>',
+            f"    <published>{_atom_date(entry)}</published>",
+            f"    <updated>{_atom_date(entry)}</updated>",
+            *(f"    <author><name>{escape(a.name)}</name></author>" for a in s.authors[:10]),
+            f"    <summary>{escape(summary)}</summary>",
+            "  </entry>",
+        ]
+    lines.append("</feed>")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def statistics(entries: tuple[StudyEntry, ...]) -> dict[str, Any]:
+    """Counts a reader of the stats page or a machine client wants, all sorted."""
+    years: Counter[int] = Counter(e.study.release_date.year for e in entries)
+    organisms: Counter[str] = Counter(o.label for e in entries for o in e.study.organisms)
+    methods: Counter[str] = Counter(m.label for e in entries for m in e.study.imaging_methods)
+    licences: Counter[str] = Counter(e.study.license for e in entries)
+    collections: Counter[str] = Counter(e.study.collection for e in entries)
+    formats: Counter[str] = Counter()
+    for e in entries:
+        for m in e.manifests.values():
+            for fmt, n in m.formats:
+                formats[fmt] += n
+    growth = []
+    total = 0
+    for year in sorted(years):
+        total += years[year]
+        growth.append({"year": year, "released": years[year], "total": total})
+    return {
+        "studies": len(entries),
+        "datasets": sum(len(e.study.datasets) for e in entries),
+        "files": sum(m.count for e in entries for m in e.manifests.values()),
+        "bytes": sum(m.total_size for e in entries for m in e.manifests.values()),
+        "growth": growth,
+        "organisms": _ranked(organisms),
+        "imaging_methods": _ranked(methods),
+        "licences": _ranked(licences),
+        "collections": _ranked(collections),
+        "file_formats": [
+            {"name": k, "files": n}
+            for k, n in sorted(formats.items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
+    }
+
+
+def _ranked(counter: Counter[str]) -> list[dict[str, Any]]:
+    return [
+        {"name": k, "studies": n}
+        for k, n in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+
+
+def stats_steps(ctx: RenderContext) -> list[Step]:
+    public = ctx.catalogue.public()
+    ordered = latest_first(public)[:FEED_ENTRIES]
+    base = digest_of(
+        STATS_VERSION,
+        ctx.templates_digest,
+        ctx.site.model_dump(mode="json"),
+        [[e.study.accession, e.source_digest] for e in public],
+    )
+    stats = statistics(public)
+
+    def render_page() -> StepResult:
+        html = ctx.env.get_template("stats.html").render(**ctx.page_globals(), stats=stats)
+        return StepResult(files={"stats/index.html": html.encode("utf-8")})
+
+    return [
+        Step(
+            id="feed",
+            outputs=("feed.xml",),
+            digest=base,
+            make=lambda: StepResult(files={"feed.xml": feed_bytes(ctx, ordered)}),
+        ),
+        Step(id="page:stats", outputs=("stats/index.html",), digest=base, make=render_page),
+        Step(
+            id="api:stats",
+            outputs=("api/v1/stats.json",),
+            digest=base,
+            make=lambda: StepResult(files={"api/v1/stats.json": dumps_json(stats, pretty=True)}),
+        ),
+    ]
