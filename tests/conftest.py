@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -16,6 +18,9 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from catalogue.builder import BuildOptions, run_build
+
+# the manifest summary cache of the test run stays in a folder of its own
+os.environ.setdefault("CATALOGUE_CACHE_DIR", tempfile.mkdtemp(prefix="catalogue-test-cache-"))
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT.parent / "shared" / "samples"

@@ -144,3 +144,29 @@ def test_missing_content_folder_is_a_message_not_a_traceback(tmp_path):
 
 def test_usage_error_exits_2():
     assert run("build", "--today", "yesterday").exit_code == 2
+
+
+def test_manifest_summaries_are_cached_by_content(tmp_path, monkeypatch):
+    from catalogue.readers import manifest
+
+    monkeypatch.setenv("CATALOGUE_CACHE_DIR", str(tmp_path / "cache"))
+    content = tmp_path / "content"
+    shutil.copytree(ROOTS / "bad-metadata" / "content", content)
+    monkeypatch.chdir(tmp_path)
+    calls: list[str] = []
+    real = manifest._summarize
+
+    def counting(path, rel):
+        calls.append(rel)
+        return real(path, rel)
+
+    monkeypatch.setattr(manifest, "_summarize", counting)
+    first = run("validate", "--content", "content").output
+    assert calls == ["content/studies/S-BIAD1/images.files.tsv"]
+    assert run("validate", "--content", "content").output == first  # same problems, no re-read
+    assert len(calls) == 1
+    tsv = content / "studies" / "S-BIAD1" / "images.files.tsv"
+    tsv.write_text(tsv.read_text().replace("../escape.tif", "fixed.tif"))
+    second = run("validate", "--content", "content").output
+    assert len(calls) == 2
+    assert "'../escape.tif'" in first and "'../escape.tif'" not in second

@@ -16,6 +16,7 @@ from ..formats import file_format
 from ..identifiers import SHA256_RE
 from ..model import FileRow, ManifestSummary
 from ..problems import Problem, problem
+from . import summary_cache
 
 REQUIRED = ("path", "size")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -55,11 +56,31 @@ def _lines(path: Path, hasher: hashlib._Hash | None = None) -> Iterator[tuple[in
                 yield number, None
 
 
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def summarize(path: Path, rel: str) -> tuple[ManifestSummary | None, list[Problem]]:
-    """Check every row and summarise the manifest in one pass."""
-    problems: list[Problem] = []
+    """Check every row and summarise the manifest, or reuse the result for the same bytes."""
     if not path.is_file():
         return None, [problem(rel, 0, "E040", "manifest file not found")]
+    digest = file_sha256(path)
+    cached = summary_cache.get(digest, rel)
+    if cached is not None:
+        return cached
+    summary, problems = _summarize(path, rel)
+    if summary is None or summary.digest == digest:  # not changed while we read it
+        summary_cache.put(digest, rel, summary, problems)
+    return summary, problems
+
+
+def _summarize(path: Path, rel: str) -> tuple[ManifestSummary | None, list[Problem]]:
+    """Check every row and summarise the manifest in one pass."""
+    problems: list[Problem] = []
     hasher = hashlib.sha256()
     header: list[str] | None = None
     seen_paths: set[bytes] = set()
