@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..api_schema import StudiesIndex, StudyRecord, WithdrawnRecord, checked, schema_documents
 from ..model import StudyEntry, StudyState
 from ..ontology import data_digest
 from ..output import dumps_json
@@ -87,11 +88,14 @@ def api_steps(ctx: RenderContext) -> list[Step]:
             make=lambda: StepResult(
                 files={
                     "api/v1/studies.json": dumps_json(
-                        {
-                            "api_version": API_VERSION,
-                            "count": len(public),
-                            "studies": [summary_record(ctx, e) for e in public],
-                        },
+                        checked(
+                            StudiesIndex,
+                            {
+                                "api_version": API_VERSION,
+                                "count": len(public),
+                                "studies": [summary_record(ctx, e) for e in public],
+                            },
+                        ),
                         pretty=True,
                     )
                 }
@@ -113,11 +117,28 @@ def api_steps(ctx: RenderContext) -> list[Step]:
                 make=lambda entry=entry, out=out, withdrawn=withdrawn: StepResult(
                     files={
                         out: dumps_json(
-                            withdrawn_record(ctx, entry) if withdrawn else full_record(ctx, entry),
+                            checked(WithdrawnRecord, withdrawn_record(ctx, entry))
+                            if withdrawn
+                            else checked(StudyRecord, full_record(ctx, entry)),
                             pretty=True,
                         )
                     }
                 ),
             )
         )
+    schemas = schema_documents(ctx.site.base_url)
+    outputs = tuple(f"api/v1/schema/{name}.json" for name in sorted(schemas))
+    steps.append(
+        Step(
+            id="api:schema",
+            outputs=outputs,
+            digest=digest_of(API_VERSION, schemas),
+            make=lambda: StepResult(
+                files={
+                    f"api/v1/schema/{name}.json": dumps_json(doc, pretty=True)
+                    for name, doc in schemas.items()
+                }
+            ),
+        )
+    )
     return steps

@@ -28,6 +28,7 @@ import tempfile
 from dataclasses import astuple, dataclass
 from pathlib import Path
 
+from ..api_schema import MovedRecord, checked
 from ..model import StudyState
 from ..output import dumps_json
 from ..pipeline import Step, StepResult, digest_of
@@ -192,13 +193,16 @@ def _redirect_files(ctx: RenderContext, m: Moved) -> dict[str, bytes]:
     files = {page: html for page in m.pages}
     if m.api_stub:
         files[m.api_stub] = dumps_json(
-            {
-                "accession": m.accession,
-                "status": "moved",
-                "moved_to": m.target,
-                "url": ctx.absolute(target),
-                "api_url": ctx.absolute(f"{ctx.root}/api/v1/studies/{m.target}.json"),
-            },
+            checked(
+                MovedRecord,
+                {
+                    "accession": m.accession,
+                    "status": "moved",
+                    "moved_to": m.target,
+                    "url": ctx.absolute(target),
+                    "api_url": ctx.absolute(f"{ctx.root}/api/v1/studies/{m.target}.json"),
+                },
+            ),
             pretty=True,
         )
     return files

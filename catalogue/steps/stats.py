@@ -10,6 +10,7 @@ from collections import Counter
 from typing import Any
 from xml.sax.saxutils import escape
 
+from ..api_schema import Stats, checked
 from ..model import StudyEntry
 from ..output import dumps_json
 from ..pipeline import Step, StepResult, digest_of
@@ -126,6 +127,8 @@ def stats_steps(ctx: RenderContext) -> list[Step]:
             id="api:stats",
             outputs=("api/v1/stats.json",),
             digest=base,
-            make=lambda: StepResult(files={"api/v1/stats.json": dumps_json(stats, pretty=True)}),
+            make=lambda: StepResult(
+                files={"api/v1/stats.json": dumps_json(checked(Stats, stats), pretty=True)}
+            ),
         ),
     ]

@@ -1,0 +1,208 @@
+"""The shapes of the static JSON API, as pydantic models.
+
+Every record the build writes under /api/v1/ is checked against these models before it
+is written (so the code cannot drift from the published contract), and their JSON
+Schemas are published at /api/v1/schema/<name>.json for machine clients. Adding an
+optional field is a compatible change; removing or retyping one is not (docs/urls.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from .model import (
+    Affiliation,
+    Analysis,
+    Annotation,
+    Biosample,
+    Correlation,
+    Funding,
+    ImageAcquisition,
+    Link,
+    Publication,
+    Specimen,
+)
+
+
+class ApiRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StudySummary(ApiRecord):
+    """One study in /api/v1/studies.json."""
+
+    accession: str
+    title: str
+    release_date: dt.date
+    license: str
+    collection: str
+    keywords: list[str]
+    organisms: list[str]
+    imaging_methods: list[str]
+    datasets: int
+    files: int
+    bytes: int
+    url: str
+    api_url: str
+
+
+class StudiesIndex(ApiRecord):
+    """/api/v1/studies.json: every public study."""
+
+    api_version: str
+    count: int
+    studies: list[StudySummary]
+
+
+class PublicAuthor(ApiRecord):
+    name: str
+    orcid: str | None = None
+    affiliations: list[str] = []
+    roles: list[str] = []
+
+
+class DatasetDownloads(ApiRecord):
+    browse: str
+    manifest: str
+    urls: str
+    sha256sums: str
+
+
+class PublicDataset(ApiRecord):
+    id: str
+    title: str
+    description: str | None = None
+    biosample: list[str] = []
+    specimen: list[str] = []
+    image_acquisition: list[str] = []
+    annotation: list[str] = []
+    analysis: list[str] = []
+    representative: str | None = None
+    file_count: int
+    total_size: int
+    columns: list[str]
+    downloads: DatasetDownloads | None = None
+    thumbnail: str | None = None
+
+
+class VersionChange(ApiRecord):
+    status: str
+    path: str
+
+
+class StudyVersion(ApiRecord):
+    commit: str
+    date: str
+    subject: str | None = None
+    changes: list[VersionChange] = []
+
+
+class StudyRecord(ApiRecord):
+    """/api/v1/studies/<ACCESSION>.json of a public study."""
+
+    accession: str
+    title: str
+    release_date: dt.date
+    license: str
+    collection: str
+    keywords: list[str]
+    description: str
+    authors: list[PublicAuthor]
+    affiliations: dict[str, Affiliation]
+    funding: list[Funding]
+    publications: list[Publication]
+    links: list[Link]
+    biosamples: dict[str, Biosample]
+    specimens: dict[str, Specimen]
+    image_acquisitions: dict[str, ImageAcquisition]
+    annotations: dict[str, Annotation]
+    analyses: dict[str, Analysis]
+    correlations: dict[str, Correlation]
+    datasets: list[PublicDataset]
+    status: Literal["public"]
+    url: str
+    versions: list[StudyVersion]
+
+
+class Withdrawal(ApiRecord):
+    date: dt.date
+    reason: str
+
+
+class WithdrawnRecord(ApiRecord):
+    """/api/v1/studies/<ACCESSION>.json of a withdrawn study: what happened, no metadata."""
+
+    accession: str
+    title: str
+    status: Literal["withdrawn"]
+    withdrawn: Withdrawal
+    url: str
+
+
+class MovedRecord(ApiRecord):
+    """/api/v1/studies/<OLD>.json of a renamed or merged accession."""
+
+    accession: str
+    status: Literal["moved"]
+    moved_to: str
+    url: str
+    api_url: str
+
+
+class Ranked(ApiRecord):
+    name: str
+    studies: int
+
+
+class FormatCount(ApiRecord):
+    name: str
+    files: int
+
+
+class Growth(ApiRecord):
+    year: int
+    released: int
+    total: int
+
+
+class Stats(ApiRecord):
+    """/api/v1/stats.json: counts over the public studies."""
+
+    studies: int
+    datasets: int
+    files: int
+    bytes: int
+    growth: list[Growth]
+    organisms: list[Ranked]
+    imaging_methods: list[Ranked]
+    licences: list[Ranked]
+    collections: list[Ranked]
+    file_formats: list[FormatCount]
+
+
+SCHEMAS: dict[str, type[ApiRecord]] = {
+    "studies": StudiesIndex,
+    "study": StudyRecord,
+    "withdrawn": WithdrawnRecord,
+    "moved": MovedRecord,
+    "stats": Stats,
+}
+
+
+def checked(model: type[ApiRecord], data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` unchanged, after making sure it matches the published schema."""
+    model.model_validate(data)
+    return data
+
+
+def schema_documents(base_url: str) -> dict[str, dict[str, Any]]:
+    out = {}
+    for name, model in SCHEMAS.items():
+        schema = model.model_json_schema(mode="serialization")
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["$id"] = f"{base_url}/api/v1/schema/{name}.json"
+        out[name] = schema
+    return out
