@@ -57,7 +57,14 @@ async function loadChunk(index, k) {
         const remap = chunk.d.map((v) => code(col, v));
         chunk.i.forEach((v, j) => { col.codes[offset + j] = remap[v]; });
       } else {
-        chunk.v.forEach((v, j) => { col.codes[offset + j] = code(col, v); });
+        // mostly distinct values (paths, checksums): append without de-duplicating; a
+        // repeated value then has two codes, which filters and sorts treat alike
+        const start = col.values.length;
+        for (let j = 0; j < chunk.v.length; j++) {
+          col.values.push(chunk.v[j]);
+          col.codes[offset + j] = start + j;
+        }
+        col.parsed = null;
       }
       col.loaded[k] = 1;
     })());
