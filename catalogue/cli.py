@@ -207,9 +207,9 @@ def serve(
 
 def _register() -> None:
     """Commands live in topic modules so that cli.py stays a thin index of the CLI."""
-    from . import cli_images, cli_lifecycle, cli_maintainers
+    from . import cli_deploy, cli_images, cli_lifecycle, cli_maintainers
 
-    for module in (cli_maintainers, cli_images, cli_lifecycle):
+    for module in (cli_maintainers, cli_images, cli_lifecycle, cli_deploy):
         for command in module.COMMANDS:
             main.add_command(command)
 
