@@ -16,7 +16,7 @@ from .executors import Executor, LazyExecutor
 from .localdata import local_images, zarr_links
 from .model import Catalogue
 from .output import Staging
-from .pipeline import PlanError, Step, StepResult, digest_of, plan, run_steps
+from .pipeline import PlanError, Step, StepResult, StepsFailed, digest_of, plan, run_steps
 from .readers.tree import load
 from .render import TEMPLATES, make_environment, templates_digest
 from .state import STATE_FILE, BuildState, StepRecord, load_state
@@ -83,10 +83,20 @@ def _execute(
                 echo(f"warning: {w}")
             continue
         to_run.append(step)
-    results = run_steps([s for s in to_run if not s.streams], jobs, executor)
+    failures: list[tuple[str, str]] = []
+    try:
+        results = run_steps([s for s in to_run if not s.streams], jobs, executor)
+    except StepsFailed as exc:
+        failures += exc.failures
+        results = {}
     for step in to_run:
         if step.streams:
-            results[step.id] = _run_streaming(step, staging)
+            try:
+                results[step.id] = _run_streaming(step, staging)
+            except Exception as exc:
+                failures.append((step.id, f"{type(exc).__name__}: {exc}"))
+    if failures:
+        raise StepsFailed(failures)
     for step in to_run:
         result = results[step.id]
         for rel, data in sorted(result.files.items()):
@@ -183,46 +193,54 @@ def run_build(options: BuildOptions, echo: Echo) -> bool:
         echo(f"build: full rebuild ({reason})")
     new = BuildState(sources=dict(old.sources))
     tally = Tally()
-    with Staging(options.out) as staging:
-        # phase 1: images (their results decide what pages show)
-        t_steps, used = thumbnail_steps(catalogue, options.content, new.sources)
-        images = list(local_images(catalogue, options.content))
-        f_steps, file_used = file_thumbnail_steps(catalogue, options.content, new.sources, images)
-        with LazyExecutor(options.executor, jobs) as executor:
-            _execute(plan([*t_steps, *f_steps]), staging, old, new, jobs, tally, echo, executor)
-        root = site_root(catalogue.site)
-        thumbs = resolve_thumbs(used, new.steps, root)
-        file_thumbs = resolve_thumbs(file_used, new.steps, root)
-        viewers = zarr_links(catalogue, options.content, images)
-        # phase 2: pages, API, sitemap, assets
-        ctx = _context(
-            catalogue,
-            options,
-            history.versions,
-            thumbs=thumbs,
-            file_thumbs=file_thumbs,
-            viewers=viewers,
-        )
-        pages = page_steps(ctx)
-        steps = plan(
-            [
-                *file_steps(ctx, options.content),
-                *pages,
-                *api_steps(ctx),
-                *sitemap_steps(ctx),
-                *stats_steps(ctx),
-                *citation_steps(ctx),
-                *asset_steps(options.templates / "static"),
-                *redirect_steps(ctx, case_sensitive(staging.root)),
-            ]
-        )
-        steps = plan([*steps, *urllist_steps(ctx, steps)])  # urls.txt lists what they write
-        _execute(steps, staging, old, new, jobs, tally, echo)
-        # phase 3: the search index over the written pages
-        _search_index(staging, pages, old, new, tally, echo)
-        new.sources = {k: v for k, v in new.sources.items() if (Path.cwd() / k).exists()}
-        staging.write(STATE_FILE, new.to_bytes())
-        staging.commit()
+    try:
+        with Staging(options.out) as staging:
+            # phase 1: images (their results decide what pages show)
+            t_steps, used = thumbnail_steps(catalogue, options.content, new.sources)
+            images = list(local_images(catalogue, options.content))
+            f_steps, file_used = file_thumbnail_steps(
+                catalogue, options.content, new.sources, images
+            )
+            with LazyExecutor(options.executor, jobs) as executor:
+                _execute(plan([*t_steps, *f_steps]), staging, old, new, jobs, tally, echo, executor)
+            root = site_root(catalogue.site)
+            thumbs = resolve_thumbs(used, new.steps, root)
+            file_thumbs = resolve_thumbs(file_used, new.steps, root)
+            viewers = zarr_links(catalogue, options.content, images)
+            # phase 2: pages, API, sitemap, assets
+            ctx = _context(
+                catalogue,
+                options,
+                history.versions,
+                thumbs=thumbs,
+                file_thumbs=file_thumbs,
+                viewers=viewers,
+            )
+            pages = page_steps(ctx)
+            steps = plan(
+                [
+                    *file_steps(ctx, options.content),
+                    *pages,
+                    *api_steps(ctx),
+                    *sitemap_steps(ctx),
+                    *stats_steps(ctx),
+                    *citation_steps(ctx),
+                    *asset_steps(options.templates / "static"),
+                    *redirect_steps(ctx, case_sensitive(staging.root)),
+                ]
+            )
+            steps = plan([*steps, *urllist_steps(ctx, steps)])  # urls.txt lists what they write
+            _execute(steps, staging, old, new, jobs, tally, echo)
+            # phase 3: the search index over the written pages
+            _search_index(staging, pages, old, new, tally, echo)
+            new.sources = {k: v for k, v in new.sources.items() if (Path.cwd() / k).exists()}
+            staging.write(STATE_FILE, new.to_bytes())
+            staging.commit()
+    except StepsFailed as exc:
+        for step_id, why in exc.failures:
+            echo(f"error: step {step_id} failed: {why}")
+        echo(f"build: stopped, {len(exc.failures)} step(s) failed; the previous site is unchanged")
+        return False
     public = len(catalogue.public())
     elapsed = time.perf_counter() - started
     echo(

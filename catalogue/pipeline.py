@@ -47,6 +47,14 @@ class PlanError(Exception):
     pass
 
 
+class StepsFailed(Exception):
+    """Some steps raised; every failure is collected so that all are reported at once."""
+
+    def __init__(self, failures: list[tuple[str, str]]):
+        super().__init__(f"{len(failures)} step(s) failed")
+        self.failures = failures
+
+
 def digest_of(*parts: Any) -> str:
     """A stable hash of JSON-able parts (the declared inputs of a step)."""
     text = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
@@ -90,8 +98,14 @@ def run_steps(
     if heavy:
         for step, result in zip(heavy, runner.map(_call, [s.make for s in heavy]), strict=True):
             results[step.id] = result
+    failures: list[tuple[str, str]] = []
     for step in light:
-        results[step.id] = step.make()
+        try:
+            results[step.id] = step.make()
+        except Exception as exc:  # one broken page must not hide the others' problems
+            failures.append((step.id, f"{type(exc).__name__}: {exc}"))
+    if failures:
+        raise StepsFailed(failures)
     for step in steps:
         extra = set(results[step.id].files) - set(step.outputs)
         if extra:

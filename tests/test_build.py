@@ -313,3 +313,34 @@ def test_citation_exports(tmp_path: Path):
     assert "AU  - Ada Example\r\n" in ris and "PY  - 2024\r\n" in ris
     page = (out / "studies/S-BIAD1/index.html").read_text()
     assert 'href="/studies/S-BIAD1/citation.bib"' in page
+
+
+def test_failing_pages_are_all_reported_and_the_site_is_kept(tmp_path: Path):
+    """A template error in some studies names each failing step; nothing is published."""
+    from catalogue.builder import BuildOptions, run_build
+    from catalogue.render import TEMPLATES
+
+    content = tmp_path / "content"
+    shutil.copytree(ROOTS / "minimal" / "content", content)
+    second = content / "studies" / "S-BIAD2" / "study.yaml"
+    second.write_text(second.read_text().replace("2030-01-01", "2024-01-01"))
+    out = tmp_path / "build"
+    build_site(content, out)
+    before = tree_digest(out)
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    page = templates / "study.html"
+    page.write_text(
+        page.read_text().replace(
+            "{% block main %}",
+            "{% block main %}{% if study.accession %}{{ no_such_value }}{% endif %}",
+            1,
+        )
+    )
+    messages: list[str] = []
+    options = BuildOptions(content=content, out=out, today=TODAY, templates=templates)
+    assert not run_build(options, messages.append)
+    failed = [m for m in messages if m.startswith("error: step page:study:")]
+    assert len(failed) == 2 and "no_such_value" in failed[0]
+    assert "2 step(s) failed; the previous site is unchanged" in messages[-1]
+    assert tree_digest(out) == before
