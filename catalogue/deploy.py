@@ -183,8 +183,11 @@ def content_type(rel: str) -> str:
 def deploy_s3(
     site: Path, target: str, echo: Echo, dry_run: bool, endpoint_url: str | None
 ) -> Report:
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
+    try:
+        import boto3
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:
+        raise DeployError("S3 needs boto3: pip install 'catalogue[s3]'") from None
 
     files = site_files(site)
     parsed = urlparse(target)
