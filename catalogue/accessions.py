@@ -54,12 +54,29 @@ def used_accessions(content: Path) -> list[str]:
     ledger_path = content / LEDGER_FILE
     used: list[str] = []
     if ledger_path.is_file():
-        lines = ledger_path.read_text(encoding="utf-8").splitlines()
+        raw = ledger_path.read_bytes()
+        try:
+            lines = raw.decode("utf-8").splitlines()
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            raise AllocationError(
+                f"{ledger_path}:{line}: E048 ledger line is not valid UTF-8; fix it first"
+            ) from None
         if not lines or lines[0].split("\t")[:2] != LEDGER_HEADER[:2]:
             raise AllocationError(
                 f"{ledger_path}:1: E032 ledger header must be: accession<TAB>created<TAB>note"
             )
-        used += [cell for ln in lines[1:] if (cell := ln.split("\t", 1)[0].strip())]
+        for number, ln in enumerate(lines[1:], start=2):
+            cell = ln.split("\t", 1)[0].strip()
+            if not cell:
+                continue
+            if not ACCESSION_RE.match(cell):
+                # allocating "after" a malformed row could invent absurd accessions
+                raise AllocationError(
+                    f"{ledger_path}:{number}: E032 accession {cell!r} is malformed; "
+                    "fix the ledger before allocating"
+                )
+            used.append(cell)
     studies = content / "studies"
     if studies.is_dir():
         used += [p.name for p in studies.iterdir() if p.is_dir()]

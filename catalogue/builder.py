@@ -173,13 +173,37 @@ def _context(
     )
 
 
+def _kept(out: Path) -> str:
+    return "the previous site is unchanged" if out.exists() else f"nothing was written to {out}"
+
+
+class BuildRefused(Exception):
+    """--out would replace something that is not a site this tool built."""
+
+
+def check_output_folder(content: Path, out: Path) -> None:
+    """The build replaces --out wholesale: never let that be the content or a stranger's
+    folder (a typo must not delete a content tree or a home directory)."""
+    c, o = content.resolve(), out.resolve()
+    if o == c or c.is_relative_to(o) or o.is_relative_to(c):
+        raise BuildRefused(f"--out {out} overlaps --content {content}; choose another folder")
+    if o.is_dir() and any(o.iterdir()) and not (o / STATE_FILE).is_file():
+        raise BuildRefused(
+            f"--out {out} is not empty and was not written by catalogue build "
+            f"(no {STATE_FILE}); choose a new or empty folder"
+        )
+    if o.exists() and not o.is_dir():
+        raise BuildRefused(f"--out {out} is a file, not a folder")
+
+
 def run_build(options: BuildOptions, echo: Echo) -> bool:
+    check_output_folder(options.content, options.out)
     started = time.perf_counter()
     catalogue, found = load(options.content, options.today)
     if found:
         echo(problems_mod.render(found))
     if catalogue is None:
-        echo(f"build: stopped, {problems_mod.summary(found)}; the previous site is unchanged")
+        echo(f"build: stopped, {problems_mod.summary(found)}; {_kept(options.out)}")
         return False
     if options.base_url:
         site = catalogue.site.model_copy(update={"base_url": options.base_url.rstrip("/")})
@@ -239,7 +263,7 @@ def run_build(options: BuildOptions, echo: Echo) -> bool:
     except StepsFailed as exc:
         for step_id, why in exc.failures:
             echo(f"error: step {step_id} failed: {why}")
-        echo(f"build: stopped, {len(exc.failures)} step(s) failed; the previous site is unchanged")
+        echo(f"build: stopped, {len(exc.failures)} step(s) failed; {_kept(options.out)}")
         return False
     public = len(catalogue.public())
     elapsed = time.perf_counter() - started

@@ -5,6 +5,7 @@ Each check gets the marked YAML so that it can point at the line of the offendin
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 from pathlib import Path
 
@@ -351,4 +352,37 @@ def check_terms(study: Study, marked: Marked, rel: str) -> list[Problem]:
                     col,
                 )
             )
+    return out
+
+
+def check_withdrawal(study: Study, marked: Marked, rel: str, today: dt.date) -> list[Problem]:
+    """A tombstone tells readers what happened and when: the date must be possible."""
+    w = study.withdrawn
+    if w is None:
+        return []
+    line, col = marked.position(("withdrawn", "date"))
+    out = []
+    if w.date < study.release_date:
+        # possible (a depositor withdraws during the embargo), but often a typo
+        out.append(
+            problem(
+                rel,
+                line,
+                "W070",
+                f"withdrawn.date {w.date} is before release_date {study.release_date}: "
+                f"nothing is published before {study.release_date}, then the tombstone",
+                col,
+            )
+        )
+    if w.date > today:
+        out.append(
+            problem(
+                rel,
+                line,
+                "E071",
+                f"withdrawn.date {w.date} is after today ({today}); record a withdrawal when it "
+                "happens (the tombstone is published at once)",
+                col,
+            )
+        )
     return out

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from . import problems as problems_mod
-from .clock import resolve_today
+from .clock import ClockError, resolve_today
 
 HELP_CONTENT = "Content tree to read."
 HELP_OUT = "Folder of the built site."
@@ -20,8 +20,13 @@ HELP_TODAY = "Build as if today were DATE (YYYY-MM-DD); default: today or SOURCE
 
 
 def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
+    """--today as a date; without it, SOURCE_DATE_EPOCH or the clock (checked here, so a
+    bad SOURCE_DATE_EPOCH is a usage error of every command, never a traceback)."""
     if value is None:
-        return None
+        try:
+            return resolve_today(None)
+        except ClockError as exc:
+            raise click.UsageError(str(exc)) from None
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
@@ -87,7 +92,7 @@ def validate(content: Path, today: dt.date | None, fmt: str, strict: bool) -> No
     from .readers.tree import load
 
     _, found = load(content, resolve_today(today))
-    if found:
+    if found or fmt == "json":  # json always prints a list: [] when the tree is clean
         click.echo(
             problems_mod.render(found, fmt), file=sys.stdout if fmt == "json" else sys.stderr
         )
@@ -135,8 +140,12 @@ def build(
 
     The previous site stays untouched if the build fails. Exits 1 on content errors.
     """
-    from .builder import BuildOptions, run_build
+    from .builder import BuildOptions, BuildRefused, run_build
 
+    if base_url is not None and not base_url.startswith(("http://", "https://")):
+        raise click.BadParameter(
+            f"{base_url!r} must be an absolute http(s) URL", param_hint="--base-url"
+        )
     options = BuildOptions(
         content=content,
         out=out,
@@ -150,6 +159,8 @@ def build(
 
     try:
         ok = run_build(options, echo=lambda m: click.echo(m, err=True))
+    except BuildRefused as exc:
+        raise click.UsageError(str(exc)) from None
     except ExecutorError as exc:
         click.echo(f"build: {exc}; the previous site is unchanged", err=True)
         sys.exit(1)
@@ -176,15 +187,13 @@ def serve(
 
     Example: catalogue serve --out build --port 8000 --watch
     """
-    from .builder import BuildOptions, run_build
+    from .builder import BuildOptions, BuildRefused, run_build
     from .render import TEMPLATES
     from .serve import serve_forever
 
     def echo(message: str) -> None:
         click.echo(message, err=True)
 
-    if not (out / "index.html").is_file():
-        raise click.UsageError(f"{out}/index.html not found: run `catalogue build` first")
     rebuild = None
     if watch:
         options = BuildOptions(content=content, out=out, today=resolve_today(today))
@@ -192,17 +201,28 @@ def serve(
         def rebuild() -> None:
             try:
                 run_build(options, echo=echo)
+            except BuildRefused as exc:
+                echo(f"build: {exc}")
             except Exception as exc:  # keep serving the last good site
                 echo(f"build: internal error {exc!r}; still serving the previous site")
 
-    serve_forever(
-        out,
-        host,
-        port,
-        echo=echo,
-        watch_folders=(content, TEMPLATES) if watch else (),
-        rebuild=rebuild,
-    )
+        if not (out / "index.html").is_file():
+            rebuild()  # --watch builds what it serves
+    if not (out / "index.html").is_file():
+        raise click.UsageError(f"{out}/index.html not found: run `catalogue build` first")
+    try:
+        serve_forever(
+            out,
+            host,
+            port,
+            echo=echo,
+            watch_folders=(content, TEMPLATES) if watch else (),
+            rebuild=rebuild,
+        )
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot serve on {host}:{port}: {exc.strerror or exc} (try another --port or --host)"
+        ) from None
 
 
 def _register() -> None:

@@ -85,6 +85,9 @@ def _write_atomically(out: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's 0600
         os.replace(temp, out)
     finally:
         if os.path.exists(temp):

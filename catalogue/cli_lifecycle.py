@@ -112,6 +112,14 @@ def check_urls(previous: TextIO, out: Path) -> None:
     if not current_file.is_file():
         raise click.UsageError(f"{current_file} not found: run `catalogue build` first")
     before = parse(previous)
+    if not before.paths and not before.prefixes:
+        # an empty download (a failed curl, a wrong file) must not pass as "nothing gone"
+        raise click.UsageError(f"{previous.name} lists no URL: is it the urls.txt of a site?")
+    if any(not p.startswith("/") for p in before.paths):
+        bad = next(p for p in sorted(before.paths) if not p.startswith("/"))
+        raise click.UsageError(
+            f"{previous.name}: {bad[:60]!r} is not a URL path: is it the urls.txt of a site?"
+        )
     now = parse(current_file.read_text(encoding="utf-8", errors="replace").splitlines())
     lost = gone(before, now)
     for path in lost:

@@ -31,6 +31,7 @@ from .state import STATE_FILE
 
 Echo = Callable[[str], None]
 
+MARKER = ".catalogue-deploy"  # in a deployed folder: the next deploy may replace it
 ENTRY_POINTS = ("sitemap.xml", "feed.xml", "urls.txt", "robots.txt", "index.html")
 IMMUTABLE = ("thumbnails/", "pagefind/fragment/", "pagefind/index/", "pagefind/filter/")
 TYPES = {
@@ -97,8 +98,15 @@ def deploy_folder(site: Path, dest: Path, echo: Echo, dry_run: bool) -> Report:
     if dest == site or dest.is_relative_to(site) or site.is_relative_to(dest):
         raise DeployError(f"{dest} overlaps the built site {site}")
     report = Report(uploaded=len(files))
+    if dest.exists() and not dest.is_dir():
+        raise DeployError(f"{dest} is a file, not a folder")
+    if dest.is_dir() and any(dest.iterdir()) and not (dest / MARKER).is_file():
+        raise DeployError(
+            f"refusing to replace {dest}: it is not empty and was not written by catalogue "
+            f"deploy (no {MARKER}); deploy into a new or empty folder"
+        )
     if dest.exists():
-        old = {p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()}
+        old = {p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()} - {MARKER}
         report.deleted = len(old - set(files))
         same = [f for f in files if f in old and _same_file(site / f, dest / f)]
         report.unchanged, report.uploaded = len(same), len(files) - len(same)
@@ -112,6 +120,7 @@ def deploy_folder(site: Path, dest: Path, echo: Echo, dry_run: bool) -> Report:
             target = staging / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(site / rel, target)
+        (staging / MARKER).write_text("written by catalogue deploy; replaced on each deploy\n")
         if dest.exists():
             os.rename(dest, previous)
         os.rename(staging, dest)

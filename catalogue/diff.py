@@ -285,7 +285,22 @@ def study_changes(
         if old.get(name) != new.get(name):
             what = f"{name}: {_short(old.get(name))} → {_short(new.get(name))}"
             if name == "release_date":
-                what += f" ({_visibility(new, today)})"
+                was = _date(old.get("release_date"))
+                now = _date(new.get("release_date"))
+                if (
+                    not old.get("withdrawn")
+                    and was is not None
+                    and was <= today
+                    and now is not None
+                    and now > today
+                ):
+                    # the study is public: its page, files and API record would vanish
+                    what += (
+                        f" (WARNING: public now, embargoed again until {now.isoformat()}: "
+                        "its URLs disappear until then and `catalogue check-urls` will fail)"
+                    )
+                else:
+                    what += f" ({_visibility(new, today)})"
             lines.append(what)
     if old.get("keywords") != new.get("keywords"):
         before, after = set(old.get("keywords") or []), set(new.get("keywords") or [])

@@ -79,6 +79,7 @@ class Importer:
         self.bags: dict[str, dict[str, Any]] = {}
         self.notes: list[str] = []
         self.missing: list[str] = []
+        self.used_lists: set[Path] = set()
         self.manifests: list[Manifest] = []
         self.keys: dict[str, set[str]] = {}
         self.titles: dict[str, dict[str, str]] = {}  # kind -> loose title/accno/key -> key
@@ -859,6 +860,7 @@ class Importer:
         stem = base.rsplit(".", 1)[0] if "." in base else base
         for candidate in (base, stem):
             if candidate in self.file_lists:
+                self.used_lists.add(self.file_lists[candidate])
                 return self.file_lists[candidate]
         if path_problem(name) is None:
             for candidate in (
@@ -907,6 +909,12 @@ class Importer:
         ]
         if "fields" in self.extra:
             kept.append(f"extra.pagetab.fields: {', '.join(self.extra['fields'])}")
+        for path in sorted(set(self.file_lists.values()) - self.used_lists):
+            # a mistyped or foreign file list must not vanish silently
+            self.missing.append(
+                f"{path}: given with --files, but no study component of the submission "
+                "names this file list; it was not imported"
+            )
         return Imported(accession, study, self.manifests, kept, self.notes, self.missing)
 
 

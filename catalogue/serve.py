@@ -12,6 +12,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from .state import STATE_FILE
+
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
     extensions_map = {
@@ -22,6 +24,18 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         ".wasm": "application/wasm",
         ".pf_meta": "application/octet-stream",
     }
+
+    def send_head(self):  # type: ignore[no-untyped-def]
+        """As a deployed site would: no build-state file, no directory listings."""
+        path = self.path.split("?", 1)[0].split("#", 1)[0]
+        if path.rstrip("/").rsplit("/", 1)[-1] == STATE_FILE:
+            self.send_error(404)
+            return None
+        return super().send_head()
+
+    def list_directory(self, path):  # type: ignore[no-untyped-def]
+        self.send_error(404)
+        return None
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         page = Path(self.directory) / "404.html"

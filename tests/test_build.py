@@ -344,3 +344,35 @@ def test_failing_pages_are_all_reported_and_the_site_is_kept(tmp_path: Path):
     assert len(failed) == 2 and "no_such_value" in failed[0]
     assert "2 step(s) failed; the previous site is unchanged" in messages[-1]
     assert tree_digest(out) == before
+
+
+def test_serve_on_a_busy_port_is_a_message(demo_site: Path):
+    import socket
+
+    from click.testing import CliRunner
+
+    from catalogue.cli import main
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(main, ["serve", "--out", str(demo_site), "--port", str(port)])
+    assert result.exit_code == 1
+    assert f"cannot serve on 127.0.0.1:{port}" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_check_urls_refuses_an_empty_or_foreign_list(demo_site: Path, tmp_path: Path):
+    from click.testing import CliRunner
+
+    from catalogue.cli import main
+
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    result = CliRunner().invoke(main, ["check-urls", str(empty), "--out", str(demo_site)])
+    assert result.exit_code == 2 and "lists no URL" in result.output
+    binary = tmp_path / "bin.txt"
+    binary.write_bytes(b"\xff\xfe\x00garbage\n")
+    result = CliRunner().invoke(main, ["check-urls", str(binary), "--out", str(demo_site)])
+    assert result.exit_code == 2 and "is not a URL path" in result.output

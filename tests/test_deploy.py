@@ -40,13 +40,25 @@ def test_folder_deploy_is_complete_and_skips_the_state(site: Path, tmp_path: Pat
     dest = tmp_path / "www"
     result = deploy("--out", str(site), "--to", str(dest))
     assert result.exit_code == 0, result.output
-    assert tree_digest(dest) == published(site)
+    deployed = tree_digest(dest)
+    assert deployed.pop(".catalogue-deploy")  # the marker that allows the next deploy
+    assert deployed == published(site)
     n = len(published(site))
     assert f"{n} uploaded, 0 unchanged, 0 deleted" in result.output
     (dest / "stale.html").write_text("old")
     result = deploy("--out", str(site), "--to", str(dest))
     assert f"0 uploaded, {n} unchanged, 1 deleted" in result.output
     assert not (dest / "stale.html").exists()
+
+
+def test_folder_deploy_never_replaces_a_strangers_folder(site: Path, tmp_path: Path):
+    dest = tmp_path / "srv"
+    dest.mkdir()
+    (dest / "precious.txt").write_text("keep me")
+    result = deploy("--out", str(site), "--to", str(dest))
+    assert result.exit_code == 1
+    assert "was not written by catalogue deploy" in result.output
+    assert (dest / "precious.txt").read_text() == "keep me"
 
 
 def test_deploy_refuses_an_unbuilt_site(tmp_path: Path):

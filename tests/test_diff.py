@@ -132,3 +132,14 @@ def test_content_new_since_base(repo: Path, monkeypatch: pytest.MonkeyPatch):
     assert "+ S-BIAD1 'Worm fluorescence in sixteen bits': 1 dataset; 1 file, 726.0 kB" in (
         result.stdout
     )
+
+
+def test_putting_a_public_study_back_under_embargo_is_a_warning(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.chdir(repo)
+    study = repo / "content" / "studies" / "S-BIAD1" / "study.yaml"
+    study.write_text(study.read_text().replace("2024-02-01", "2027-01-01"))
+    result = run("diff", "main", "--today", "2026-11-25")
+    assert result.exit_code == 0, result.output
+    assert "WARNING: public now, embargoed again until 2027-01-01" in result.stdout

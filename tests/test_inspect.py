@@ -184,3 +184,20 @@ def test_thumbnail_command_writes_what_the_build_writes(samples: Path, tmp_path:
     assert result.exit_code == 1
     assert "invalid offset" in result.output and "Traceback" not in result.output
     assert broken.read_bytes() == placeholder_webp("no preview")
+
+
+def test_thumbnail_command_writes_an_ordinary_file(tmp_path):
+    import os
+    import stat
+
+    from click.testing import CliRunner
+
+    from catalogue.cli import main
+
+    out = tmp_path / "worm.webp"
+    source = Path(__file__).resolve().parents[2] / "shared/samples/images/worm_fitc_16bit.tif"
+    result = CliRunner().invoke(main, ["thumbnail", str(source), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask

@@ -170,3 +170,73 @@ def test_manifest_summaries_are_cached_by_content(tmp_path, monkeypatch):
     second = run("validate", "--content", "content").output
     assert len(calls) == 2
     assert "'../escape.tif'" in first and "'../escape.tif'" not in second
+
+
+def test_ledger_that_is_not_utf8_is_a_problem_not_a_traceback(tmp_path, monkeypatch):
+    content = tmp_path / "content"
+    shutil.copytree(ROOTS / "minimal" / "content", content)
+    with (content / "accessions.tsv").open("ab") as fh:
+        fh.write(b"\xff\xfe garbage\n")
+    monkeypatch.chdir(tmp_path)
+    result = run("validate", "--content", "content")
+    assert result.exit_code == 1
+    assert "content/accessions.tsv:4: E048 ledger line is not valid UTF-8" in result.output
+    result = run("new", "Another study", "--content", "content")
+    assert result.exit_code != 0 and "E048" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_withdrawal_dates(tmp_path, monkeypatch):
+    content = tmp_path / "content"
+    shutil.copytree(ROOTS / "minimal" / "content", content)
+    study = content / "studies" / "S-BIAD1" / "study.yaml"
+    text = study.read_text()
+    monkeypatch.chdir(tmp_path)
+    study.write_text(text + "withdrawn: {date: 2030-01-01, reason: Duplicate.}\n")
+    result = run("validate", "--content", "content", "--today", "2026-11-25")
+    assert "E071 withdrawn.date 2030-01-01 is after today (2026-11-25)" in result.output
+    assert result.exit_code == 1
+    study.write_text(text + "withdrawn: {date: 2019-01-01, reason: Duplicate.}\n")
+    result = run("validate", "--content", "content", "--today", "2026-11-25")
+    assert "W070 withdrawn.date 2019-01-01 is before release_date 2024-02-01" in result.output
+    assert result.exit_code == 0
+
+
+def test_absurd_sizes_are_rejected(tmp_path, monkeypatch):
+    content = tmp_path / "content"
+    shutil.copytree(ROOTS / "minimal" / "content", content)
+    manifest = content / "studies" / "S-BIAD1" / "images.files.tsv"
+    manifest.write_text("path\tsize\nworm.tif\t99999999999999999999999\n")
+    monkeypatch.chdir(tmp_path)
+    result = run("validate", "--content", "content")
+    assert "images.files.tsv:2: E045 size '99999999999999999999999'" in result.output
+
+
+def test_json_format_prints_an_empty_list_when_clean():
+    result = CliRunner().invoke(main, ["validate", "--content", str(DEMO), "--format", "json"])
+    assert result.exit_code == 0 and json.loads(result.stdout) == []
+
+
+@pytest.mark.parametrize("epoch", ["abc", "1e9", "99999999999999999", "253402300800"])
+def test_bad_source_date_epoch_is_a_usage_error(epoch, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+    result = run("validate", "--content", str(DEMO))
+    assert result.exit_code == 2
+    assert "SOURCE_DATE_EPOCH" in result.output and "Traceback" not in result.output
+
+
+def test_build_never_replaces_content_or_a_strangers_folder(tmp_path):
+    content = tmp_path / "content"
+    shutil.copytree(ROOTS / "minimal" / "content", content)
+    result = run("build", "--content", str(content), "--out", str(content))
+    assert result.exit_code == 2 and "overlaps --content" in result.output
+    assert (content / "site.yaml").is_file()
+    result = run("build", "--content", str(content / "studies" / ".."), "--out", str(tmp_path))
+    assert result.exit_code == 2 and (content / "site.yaml").is_file()
+    stranger = tmp_path / "home"
+    stranger.mkdir()
+    (stranger / "thesis.tex").write_text("years of work")
+    result = run("build", "--content", str(content), "--out", str(stranger))
+    assert result.exit_code == 2 and "was not written by catalogue build" in result.output
+    assert (stranger / "thesis.tex").read_text() == "years of work"
+    assert run("build", "--content", str(content), "--base-url", "notaurl").exit_code == 2

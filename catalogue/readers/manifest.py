@@ -19,6 +19,7 @@ from ..problems import Problem, problem
 from . import summary_cache
 
 REQUIRED = ("path", "size")
+MAX_SIZE = 2**63 - 1  # the largest file size file systems and S3 can express
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 KNOWN = ("path", "size", "sha256")
 PREVIEW_ROWS = 10
@@ -122,11 +123,16 @@ def _summarize(path: Path, rel: str) -> tuple[ManifestSummary | None, list[Probl
         if raw_size:
             try:
                 size = int(raw_size)
-                if size < 0:
+                if size < 0 or size > MAX_SIZE:
                     raise ValueError
             except ValueError:
                 problems.append(
-                    problem(rel, number, "E045", f"size {raw_size!r} is not a non-negative integer")
+                    problem(
+                        rel,
+                        number,
+                        "E045",
+                        f"size {raw_size!r} is not a number of bytes from 0 to 2**63-1",
+                    )
                 )
                 size = None
         sha = row.get("sha256", "").strip() or None

@@ -61,7 +61,12 @@ def read_ledger(path: Path, rel: str) -> tuple[list[LedgerRow], list[Problem]]:
     out: list[Problem] = []
     if not path.is_file():
         return rows, [problem(rel, 0, "E040", "accession ledger not found")]
-    lines = path.read_text(encoding="utf-8").splitlines()
+    raw = path.read_bytes()
+    try:
+        lines = raw.decode("utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return rows, [problem(rel, line, "E048", "ledger line is not valid UTF-8")]
     if not lines or lines[0].split("\t")[:2] != LEDGER_HEADER[:2]:
         out.append(problem(rel, 1, "E032", "ledger header must be: accession<TAB>created<TAB>note"))
         return rows, out
@@ -117,7 +122,7 @@ def _digest(paths: list[Path]) -> str:
 
 
 def load_study(
-    folder: Path, content: Path, site: Site | None
+    folder: Path, content: Path, site: Site | None, today: dt.date | None = None
 ) -> tuple[StudyEntry | None, Marked | None, list[Problem]]:
     path = folder / "study.yaml"
     rel = _rel(path, content)
@@ -138,6 +143,8 @@ def load_study(
         return None, marked, problems
     if site is not None:
         problems += checks.check_study(study, marked, rel, folder.name, site, broken, index_map)
+    if today is not None and "withdrawn" not in broken:
+        problems += checks.check_withdrawal(study, marked, rel, today)
     summaries: dict[str, ManifestSummary] = {}
     inputs = [path]
     for i, ds in enumerate(study.datasets):
@@ -200,7 +207,7 @@ def load(content: Path, today: dt.date) -> tuple[Catalogue | None, list[Problem]
     studies_dir = content / "studies"
     folders = sorted(p for p in studies_dir.iterdir() if p.is_dir()) if studies_dir.is_dir() else []
     for folder in folders:
-        entry, marked, more = load_study(folder, content, site)
+        entry, marked, more = load_study(folder, content, site, today)
         problems += more
         if marked is not None and isinstance(marked.data, dict):
             acc = marked.data.get("accession")
