@@ -39,6 +39,19 @@ def _date_only(value: Any) -> Any:
 Date = Annotated[dt.date, BeforeValidator(_date_only)]
 
 
+def _web_url(v: Any) -> Any:
+    """Links readers click must be web addresses: never javascript:, data: or file:."""
+    if v is None:
+        return v
+    text = str(v).strip()
+    if not text.lower().startswith(("https://", "http://")) or any(c.isspace() for c in text):
+        raise ValueError(f"{text!r} is not an http(s) URL")
+    return text
+
+
+WebUrl = Annotated[str | None, BeforeValidator(_web_url)]
+
+
 def _known_format(v: int) -> int:
     """site.yaml and study.yaml say which format they are written in; we read one."""
     if v != FORMAT_VERSION:
@@ -114,7 +127,7 @@ class Site(Record):
 
 class Affiliation(Record):
     name: Text
-    ror: str | None = None
+    ror: WebUrl = None
     address: str | None = None
 
 
@@ -161,7 +174,7 @@ class Publication(Record):
     year: int | None = None
     doi: Annotated[str | None, BeforeValidator(_doi)] = None
     pmid: str | None = None
-    url: str | None = None
+    url: WebUrl = None
 
     @field_validator("pmid", mode="before")
     @classmethod

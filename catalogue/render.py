@@ -6,6 +6,7 @@ function of the catalogue.
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 from typing import Any
@@ -79,10 +80,16 @@ def markdown_to_html(text: str | None) -> Markup:
 
 
 def plain_text(text: str | None) -> str:
-    """Markdown reduced to text, for meta descriptions and feeds."""
+    """Markdown reduced to text, for meta descriptions and feeds. Returns *text* (nh3's
+    entities decoded), so that the template or XML writer escapes it exactly once."""
     if not text:
         return ""
-    return " ".join(nh3.clean(md.markdown(text), tags=set()).split())
+    return " ".join(html.unescape(nh3.clean(md.markdown(text), tags=set())).split())
+
+
+def web_url(value: str | None) -> bool:
+    """Whether a URL may be a link (http or https); anything else is shown as text."""
+    return bool(value) and str(value).strip().lower().startswith(("https://", "http://"))
 
 
 def filesize(n: int | None) -> str:
@@ -124,6 +131,7 @@ def make_environment(templates: Path = TEMPLATES) -> jinja2.Environment:
     env.filters.update(
         markdown=markdown_to_html,
         plain=plain_text,
+        web_url=web_url,
         filesize=filesize,
         thousands=thousands,
         url_path=url_path,

@@ -90,3 +90,15 @@ def test_pages_load_without_console_errors(demo_server: str, page):
     assert response is not None and response.status == 404
     assert "Page not found" in pg.content()
     assert [p for p in problems if "404" not in p] == []
+
+
+def test_facet_keeps_keyboard_focus(demo_server: str, page):
+    pg, problems = page
+    pg.goto(f"{demo_server}/search/", wait_until="networkidle")
+    box = pg.get_by_label(re.compile(r"^Homo sapiens \(\d+\)"))
+    box.focus()
+    pg.keyboard.press("Space")
+    expect(pg.locator("#results .result").first).to_be_visible(timeout=10_000)
+    expect(pg.get_by_label(re.compile(r"^Homo sapiens"))).to_be_focused()
+    assert pg.get_by_label(re.compile(r"^Homo sapiens")).is_checked()
+    assert problems == []

@@ -376,3 +376,12 @@ def test_check_urls_refuses_an_empty_or_foreign_list(demo_site: Path, tmp_path: 
     binary.write_bytes(b"\xff\xfe\x00garbage\n")
     result = CliRunner().invoke(main, ["check-urls", str(binary), "--out", str(demo_site)])
     assert result.exit_code == 2 and "is not a URL path" in result.output
+
+
+def test_plain_text_is_escaped_once(demo_site: Path):
+    """Descriptions reduced to text (feed, meta description, JSON-LD) read as written."""
+    feed = (demo_site / "feed.xml").read_text()
+    assert "&amp;amp;" not in feed
+    for page in (demo_site / "studies").glob("*/index.html"):
+        text = page.read_text()
+        assert "&amp;amp;" not in text and "\\u0026amp;" not in text and "&amp;gt;" not in text

@@ -240,3 +240,48 @@ def test_build_never_replaces_content_or_a_strangers_folder(tmp_path):
     assert result.exit_code == 2 and "was not written by catalogue build" in result.output
     assert (stranger / "thesis.tex").read_text() == "years of work"
     assert run("build", "--content", str(content), "--base-url", "notaurl").exit_code == 2
+
+
+def test_links_readers_click_must_be_web_urls(tmp_path, monkeypatch):
+    content = tmp_path / "content"
+    shutil.copytree(ROOTS / "minimal" / "content", content)
+    study = content / "studies" / "S-BIAD1" / "study.yaml"
+    study.write_text(
+        study.read_text()
+        + "affiliations:\n  a1: {name: X, ror: \"javascript:alert('ror')\"}\n"
+        + 'publications:\n  - {title: T, url: "data:text/html,<script>alert(1)</script>"}\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    result = run("validate", "--content", "content")
+    assert result.exit_code == 1
+    assert "E012 affiliations.a1.ror: \"javascript:alert('ror')\" is not an http(s) URL" in (
+        result.output
+    )
+    assert "E012 publications.0.url:" in result.output
+
+
+def test_manifest_columns_and_paths_that_would_mislead(tmp_path, monkeypatch):
+    content = tmp_path / "content"
+    shutil.copytree(ROOTS / "minimal" / "content", content)
+    manifest = content / "studies" / "S-BIAD1" / "images.files.tsv"
+    manifest.write_text("path\tsize\turl\nsub/\u202egnp.exe\t1\tx\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = run("validate", "--content", "content")
+    assert "images.files.tsv:1: E047 column 'url' is reserved" in result.output
+    assert "images.files.tsv:2: E043" in result.output and "bidirectional" in result.output
+
+
+def test_manifest_linked_from_outside_the_tree_is_refused(tmp_path, monkeypatch):
+    content = tmp_path / "content"
+    shutil.copytree(ROOTS / "minimal" / "content", content)
+    outside = tmp_path / "outside.tsv"
+    outside.write_text("path\tsize\nsecret.tif\t1\n")
+    manifest = content / "studies" / "S-BIAD1" / "images.files.tsv"
+    manifest.unlink()
+    manifest.symlink_to(outside)
+    monkeypatch.chdir(tmp_path)
+    result = run("validate", "--content", "content")
+    assert result.exit_code == 1
+    assert "E043 manifest images.files.tsv is a link to a file outside the content tree" in (
+        result.output
+    )

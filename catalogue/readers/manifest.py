@@ -21,6 +21,9 @@ from . import summary_cache
 REQUIRED = ("path", "size")
 MAX_SIZE = 2**63 - 1  # the largest file size file systems and S3 can express
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f]")
+# columns the published manifest and the file table add themselves
+RESERVED = ("url", "format", "preview")
 KNOWN = ("path", "size", "sha256")
 PREVIEW_ROWS = 10
 
@@ -35,6 +38,9 @@ def path_problem(p: str) -> str | None:
         return f"path {p!r} must use '/' as separator, not '\\'"
     if _CONTROL.search(p):
         return f"path {p!r} contains a control character"
+    if _BIDI.search(p):
+        # e.g. U+202E makes "gnp.exe" display as "exe.png": a disguised file type
+        return f"path {p!r} contains a bidirectional text control character"
     parts = p.split("/")
     if ".." in parts:
         return f"path {p!r} must not contain '..'"
@@ -170,6 +176,17 @@ def _header_problems(header: list[str], rel: str, line: int) -> list[Problem]:
     for name in REQUIRED:
         if name not in header:
             out.append(problem(rel, line, "E041", f"header lacks the required column '{name}'"))
+    for name in RESERVED:
+        if name in header:
+            out.append(
+                problem(
+                    rel,
+                    line,
+                    "E047",
+                    f"column '{name}' is reserved (the published file list adds it); rename it, "
+                    f"e.g. to 'submitted {name}'",
+                )
+            )
     dupes = sorted({c for c in header if header.count(c) > 1})
     for name in dupes:
         out.append(problem(rel, line, "E047", f"column '{name}' appears more than once"))

@@ -152,10 +152,14 @@ def load_study(
             continue
         mpath = folder / ds.files
         mrel = _rel(mpath, content)
+        line, col = marked.position(
+            ("datasets", index_map.get("datasets", range(999999))[i], "files")
+        )
+        if mpath.is_symlink() and not mpath.resolve().is_relative_to(content.resolve()):
+            outside = f"manifest {ds.files} is a link to a file outside the content tree"
+            problems.append(problem(rel, line, "E043", outside, col))
+            continue
         if not mpath.is_file():
-            line, col = marked.position(
-                ("datasets", index_map.get("datasets", range(999999))[i], "files")
-            )
             problems.append(problem(rel, line, "E040", f"manifest {ds.files} not found", col))
             continue
         summary, mprobs = manifest.summarize(mpath, mrel)

@@ -28,6 +28,8 @@ function el(tag, attrs = {}, text) {
 }
 
 function drawFacets(all, remaining) {
+  // redrawing replaces the checkboxes: keep keyboard focus on the one the reader was on
+  const focused = facetsEl.contains(document.activeElement) ? document.activeElement.id : null;
   facetsEl.replaceChildren();
   FACETS.forEach((name, i) => {
     const values = all[name] || {};
@@ -51,6 +53,10 @@ function drawFacets(all, remaining) {
     });
     facetsEl.append(box);
   });
+  if (focused) {
+    const again = document.getElementById(focused);
+    if (again) again.focus();
+  }
 }
 
 function filtersArg() {
