@@ -13,6 +13,7 @@ from ..ontology import data_digest
 from ..pipeline import Step, StepResult, digest_of
 from .context import RenderContext, latest_first
 from .files import download_commands
+from .stats import totals
 
 PAGE_VERSION = "1"
 BROWSE_PAGE_SIZE = 100
@@ -31,13 +32,6 @@ def _site_digest(ctx: RenderContext) -> str:
 
 def _summary(entry: StudyEntry) -> list[object]:
     return [entry.study.accession, entry.source_digest]
-
-
-def totals(entries: tuple[StudyEntry, ...]) -> dict[str, int]:
-    datasets = sum(len(e.study.datasets) for e in entries)
-    files = sum(m.count for e in entries for m in e.manifests.values())
-    size = sum(m.total_size for e in entries for m in e.manifests.values())
-    return {"studies": len(entries), "datasets": datasets, "files": files, "bytes": size}
 
 
 def study_step(ctx: RenderContext, entry: StudyEntry) -> Step:

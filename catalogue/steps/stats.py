@@ -59,6 +59,16 @@ def feed_bytes(ctx: RenderContext, entries: list[StudyEntry]) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
+def totals(entries: tuple[StudyEntry, ...]) -> dict[str, int]:
+    """The archive in four numbers (home page, stats page, stats.json)."""
+    return {
+        "studies": len(entries),
+        "datasets": sum(len(e.study.datasets) for e in entries),
+        "files": sum(m.count for e in entries for m in e.manifests.values()),
+        "bytes": sum(m.total_size for e in entries for m in e.manifests.values()),
+    }
+
+
 def statistics(entries: tuple[StudyEntry, ...]) -> dict[str, Any]:
     """Counts a reader of the stats page or a machine client wants, all sorted."""
     years: Counter[int] = Counter(e.study.release_date.year for e in entries)
@@ -77,10 +87,7 @@ def statistics(entries: tuple[StudyEntry, ...]) -> dict[str, Any]:
         total += years[year]
         growth.append({"year": year, "released": years[year], "total": total})
     return {
-        "studies": len(entries),
-        "datasets": sum(len(e.study.datasets) for e in entries),
-        "files": sum(m.count for e in entries for m in e.manifests.values()),
-        "bytes": sum(m.total_size for e in entries for m in e.manifests.values()),
+        **totals(entries),
         "growth": growth,
         "organisms": _ranked(organisms),
         "imaging_methods": _ranked(methods),
