@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TextIO
 
 from . import problems as problems_mod
 from .executors import Executor, LazyExecutor
@@ -47,6 +47,31 @@ class BuildOptions:
     base_url: str | None = None
     clean: bool = False
     templates: Path = TEMPLATES
+    progress: TextIO | None = None  # a terminal to show progress on (None: quiet)
+
+
+class Progress:
+    """One line updated in place on a terminal (``phase 12/1,204``); silent elsewhere, so
+    logs and CI output keep only the closing summary."""
+
+    def __init__(self, label: str, total: int, stream: TextIO | None):
+        self.label, self.total, self.count, self.stream = label, total, 0, stream
+        self._shown = -1.0
+
+    def tick(self) -> None:
+        self.count += 1
+        if self.stream is None:
+            return
+        now = time.monotonic()
+        if now - self._shown > 0.1 or self.count == self.total:
+            self._shown = now
+            self.stream.write(f"\r{self.label} {self.count:,}/{self.total:,}")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.stream is not None and self.count:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
 
 
 @dataclass
@@ -65,6 +90,8 @@ def _execute(
     tally: Tally,
     echo: Echo,
     executor: Executor | None = None,
+    label: str = "build",
+    stream: TextIO | None = None,
 ) -> None:
     """Reuse steps whose digest is unchanged and whose files are still there; run the rest."""
     to_run: list[Step] = []
@@ -84,8 +111,11 @@ def _execute(
             continue
         to_run.append(step)
     failures: list[tuple[str, str]] = []
+    progress = Progress(label, len(to_run), stream)
     try:
-        results = run_steps([s for s in to_run if not s.streams], jobs, executor)
+        results = run_steps(
+            [s for s in to_run if not s.streams], jobs, executor, done=progress.tick
+        )
     except StepsFailed as exc:
         failures += exc.failures
         results = {}
@@ -95,6 +125,8 @@ def _execute(
                 results[step.id] = _run_streaming(step, staging)
             except Exception as exc:
                 failures.append((step.id, f"{type(exc).__name__}: {exc}"))
+            progress.tick()
+    progress.close()
     if failures:
         raise StepsFailed(failures)
     for step in to_run:
@@ -226,7 +258,18 @@ def run_build(options: BuildOptions, echo: Echo) -> bool:
                 catalogue, options.content, new.sources, images
             )
             with LazyExecutor(options.executor, jobs) as executor:
-                _execute(plan([*t_steps, *f_steps]), staging, old, new, jobs, tally, echo, executor)
+                _execute(
+                    plan([*t_steps, *f_steps]),
+                    staging,
+                    old,
+                    new,
+                    jobs,
+                    tally,
+                    echo,
+                    executor,
+                    label="images",
+                    stream=options.progress,
+                )
             root = site_root(catalogue.site)
             thumbs = resolve_thumbs(used, new.steps, root)
             file_thumbs = resolve_thumbs(file_used, new.steps, root)
@@ -254,7 +297,9 @@ def run_build(options: BuildOptions, echo: Echo) -> bool:
                 ]
             )
             steps = plan([*steps, *urllist_steps(ctx, steps)])  # urls.txt lists what they write
-            _execute(steps, staging, old, new, jobs, tally, echo)
+            _execute(
+                steps, staging, old, new, jobs, tally, echo, label="pages", stream=options.progress
+            )
             # phase 3: the search index over the written pages
             _search_index(staging, pages, old, new, tally, echo)
             new.sources = {k: v for k, v in new.sources.items() if (Path.cwd() / k).exists()}

@@ -147,6 +147,7 @@ def build(
             f"{base_url!r} must be an absolute http(s) URL", param_hint="--base-url"
         )
     options = BuildOptions(
+        progress=sys.stderr if sys.stderr.isatty() else None,
         content=content,
         out=out,
         today=resolve_today(today),

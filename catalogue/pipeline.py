@@ -84,7 +84,10 @@ def _call(make: Callable[[], StepResult]) -> StepResult:
 
 
 def run_steps(
-    steps: Sequence[Step], jobs: int, executor: Executor | None = None
+    steps: Sequence[Step],
+    jobs: int,
+    executor: Executor | None = None,
+    done: Callable[[], None] | None = None,
 ) -> dict[str, StepResult]:
     """Run the given steps, heavy ones in parallel, and return their results by step id.
 
@@ -98,12 +101,16 @@ def run_steps(
     if heavy:
         for step, result in zip(heavy, runner.map(_call, [s.make for s in heavy]), strict=True):
             results[step.id] = result
+            if done:
+                done()
     failures: list[tuple[str, str]] = []
     for step in light:
         try:
             results[step.id] = step.make()
         except Exception as exc:  # one broken page must not hide the others' problems
             failures.append((step.id, f"{type(exc).__name__}: {exc}"))
+        if done:
+            done()
     if failures:
         raise StepsFailed(failures)
     for step in steps:

@@ -385,3 +385,19 @@ def test_plain_text_is_escaped_once(demo_site: Path):
     for page in (demo_site / "studies").glob("*/index.html"):
         text = page.read_text()
         assert "&amp;amp;" not in text and "\\u0026amp;" not in text and "&amp;gt;" not in text
+
+
+def test_progress_is_shown_on_a_terminal_only(tmp_path: Path):
+    import io
+
+    from catalogue.builder import BuildOptions, run_build
+
+    terminal = io.StringIO()
+    messages: list[str] = []
+    options = BuildOptions(
+        content=ROOTS / "minimal" / "content", out=tmp_path / "b", today=TODAY, progress=terminal
+    )
+    assert run_build(options, messages.append)
+    shown = terminal.getvalue()
+    assert "\rimages 1/1" in shown and "\rpages " in shown
+    assert not any("\r" in m for m in messages)  # the log keeps only whole lines
