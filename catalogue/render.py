@@ -103,6 +103,16 @@ def filesize(n: int | None) -> str:
     return f"{n} B"  # pragma: no cover
 
 
+def size_summary(total: int, unknown: int, count: int) -> str:
+    """'1.2 GB in total', or says how much is unknown: 0 B must never stand for unknown."""
+    if count and unknown >= count:
+        return "size unknown"
+    text = f"{filesize(total)} in total"
+    if unknown:
+        text += f" (size of {unknown:,} unknown)"
+    return text
+
+
 def thousands(n: int) -> str:
     return f"{n:,}"
 
@@ -133,6 +143,7 @@ def make_environment(templates: Path = TEMPLATES) -> jinja2.Environment:
         plain=plain_text,
         web_url=web_url,
         filesize=filesize,
+        size_summary=size_summary,
         thousands=thousands,
         url_path=url_path,
         json_ld=json_ld,
