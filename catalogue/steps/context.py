@@ -5,7 +5,6 @@ Built once per run by the builder and passed to step factories; never mutated.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -13,7 +12,7 @@ from urllib.parse import urlparse
 
 import jinja2
 
-from ..model import Catalogue, Site, Study, StudyEntry
+from ..model import Catalogue, Site, StudyEntry
 
 if TYPE_CHECKING:
     from ..versions import Version
@@ -81,13 +80,5 @@ def site_root(site: Site) -> str:
     return urlparse(site.base_url).path.rstrip("/")
 
 
-def release_year(study: Study) -> str:
-    return str(study.release_date.year)
-
-
 def latest_first(entries: tuple[StudyEntry, ...]) -> list[StudyEntry]:
     return sorted(entries, key=lambda e: (e.study.release_date, e.study.accession), reverse=True)
-
-
-def iso(d: dt.date) -> str:
-    return d.isoformat()
