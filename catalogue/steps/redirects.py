@@ -35,7 +35,7 @@ from ..pipeline import Step, StepResult, digest_of
 from ..readers.redirects import resolve
 from .context import RenderContext
 
-REDIRECTS_VERSION = "4"
+REDIRECTS_VERSION = "5"
 NGINX_MAP = "nginx-redirects-map.conf"
 NGINX_SERVER = "nginx-redirects.conf"
 HTACCESS = ".htaccess"
@@ -280,13 +280,20 @@ def htaccess(root: str, rules: list[Rule]) -> str:
     """mod_rewrite rules, relative to the folder that holds the site (where .htaccess is).
 
     Apache reads .htaccess on every request and tries its rules in order; above some ten
-    thousand studies put the same rules in the server configuration instead (docs)."""
+    thousand studies put the same rules in the server configuration instead (docs).
+
+    The deployment files (this one included) answer 404 with the site's page, as on nginx:
+    a rewrite needs only ``AllowOverride FileInfo``, where ``Require`` would need
+    ``AuthConfig`` and answer 403; it is the fallback when mod_rewrite is missing."""
+    internal = "|".join(_pcre_escape(f) for f in (*SERVER_FILES, ".catalogue-state.json"))
     lines = [
         f"# {HEADER}",
         f"ErrorDocument 404 {root}/404.html",
         "Options -MultiViews",
         "<IfModule mod_rewrite.c>",
         "RewriteEngine On",
+        "# deployment files in the site folder are not part of the site",
+        f"RewriteRule ^(?:{internal})$ - [R=404,L]",
     ]
     for r in rules:
         pattern = _pcre_escape(r.source[len(root) + 1 :])
@@ -299,9 +306,11 @@ def htaccess(root: str, rules: list[Rule]) -> str:
         lines.append(f"RewriteRule ^{pattern} {r.target} [R=301,L]")
     lines += [
         "</IfModule>",
-        '<FilesMatch "^(?:nginx-redirects.*\\.conf|_redirects|\\.catalogue-state\\.json)$">',
+        "<IfModule !mod_rewrite.c>",
+        f'<FilesMatch "^(?:{internal})$">',
         "Require all denied",
         "</FilesMatch>",
+        "</IfModule>",
     ]
     return "\n".join(lines) + "\n"
 
