@@ -1,0 +1,167 @@
+"""The URL contract a real web server must keep over a built site, shared by the nginx
+and Apache tests: each test module starts its server (module fixtures ``site`` and
+``server``) and subclasses ``UrlContract`` to run every check against it."""
+
+from __future__ import annotations
+
+import http.client
+import re
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+
+def request(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        headers = {k.lower(): v for k, v in response.getheaders()}
+        return response.status, headers, response.read()
+    finally:
+        conn.close()
+
+
+def location(headers: dict[str, str]) -> str:
+    return urlsplit(headers["location"]).path
+
+
+def wait_until_serving(proc: subprocess.Popen, port: int, name: str, log: Path) -> None:
+    """Return once the server answers; fail with its own words if it dies or hangs."""
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            request(port, "/")
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                errors = proc.stderr.read().decode() if proc.stderr else ""
+                logged = log.read_text() if log.exists() else ""
+                pytest.fail(f"{name} did not start:\n{errors}\n{logged}")
+            time.sleep(0.1)
+
+
+def assert_redirect(server: int, path: str, target: str) -> None:
+    status, headers, _ = request(server, path)
+    assert status == 301, path
+    assert location(headers) == target
+    status, _, _ = request(server, target)
+    assert status == 200
+
+
+# short links every server must redirect (tests/roots/lifecycle: S-BIAD5 is merged into
+# S-BIAD1, S-BIAD3 is withdrawn); server modules add the variants they also handle
+SHORT_LINKS = [
+    ("/S-BIAD1", "/studies/S-BIAD1/"),
+    ("/S-BIAD1/", "/studies/S-BIAD1/"),
+    ("/s-biad1", "/studies/S-BIAD1/"),
+    ("/s-biad1/", "/studies/S-BIAD1/"),
+    ("/studies/s-biad1/", "/studies/S-BIAD1/"),
+    ("/studies/s-biad1", "/studies/S-BIAD1/"),
+    ("/studies/S-BIAD1", "/studies/S-BIAD1/"),
+    ("/S-BIAD5", "/studies/S-BIAD1/"),
+    ("/studies/S-BIAD5/", "/studies/S-BIAD1/"),
+    ("/studies/S-BIAD5/files/images/", "/studies/S-BIAD1/"),
+    ("/api/v1/studies/S-BIAD5.json", "/api/v1/studies/S-BIAD1.json"),
+    ("/S-BIAD3", "/studies/S-BIAD3/"),
+    ("/studies/S-BIAD3/files/images/", "/studies/S-BIAD3/"),
+]
+
+
+class UrlContract:
+    """Every check of the URL contract; ``SITEMAP_TYPES`` is what the server may call XML."""
+
+    SITEMAP_TYPES: tuple[str, ...] = ("application/xml", "text/xml")
+
+    def test_every_sitemap_url_answers_200(self, server: int, site: Path):
+        text = (site / "sitemap.xml").read_text()
+        locs = re.findall(r"<loc>([^<]+)</loc>", text)
+        assert len(locs) >= 4
+        for loc in locs:
+            status, headers, _ = request(server, urlsplit(loc).path)
+            assert status == 200, loc
+            assert headers["content-type"].startswith("text/html"), loc
+
+    def test_every_url_of_urls_txt_answers(self, server: int, site: Path):
+        """What urls.txt promises, the server keeps: a page, or a redirect to one."""
+        for url in (site / "urls.txt").read_text().split():
+            path = url[:-1] + "files/a/" if url.endswith("*") else url
+            status, headers, _ = request(server, path)
+            if status == 301:
+                status, _, _ = request(server, location(headers))
+            assert status == 200, url
+
+    @pytest.mark.parametrize(("path", "target"), SHORT_LINKS)
+    def test_short_links_redirect_with_301(self, server: int, path: str, target: str):
+        assert_redirect(server, path, target)
+
+    def test_the_study_page_is_not_redirected_to_itself(self, server: int):
+        status, headers, body = request(server, "/studies/S-BIAD1/")
+        assert status == 200 and "location" not in headers
+        assert b"Worm fluorescence in sixteen bits" in body
+
+    def test_unknown_path_gets_the_404_page(self, server: int, site: Path):
+        for path in ("/no/such/page", "/studies/S-BIAD99/", "/S-BIAD99"):
+            status, headers, body = request(server, path)
+            assert status == 404, path
+            assert body == (site / "404.html").read_bytes()
+            assert headers["content-type"].startswith("text/html")
+
+    def test_withdrawn_study_shows_its_tombstone(self, server: int):
+        status, headers, body = request(server, "/studies/S-BIAD3/")
+        assert status == 200 and "location" not in headers
+        assert b"S-BIAD3: withdrawn" in body
+        assert b"The depositors found that the samples were mislabelled." in body
+        status, _, body = request(server, "/api/v1/studies/S-BIAD3.json")
+        assert status == 200 and b'"status": "withdrawn"' in body
+
+    @pytest.mark.parametrize(
+        "path",
+        [
+            "/S-BIAD2",
+            "/s-biad2/",
+            "/studies/S-BIAD2/",
+            "/studies/s-biad2/",
+            "/api/v1/studies/S-BIAD2.json",
+            "/S-BIAD7",  # renamed to the embargoed study
+            "/studies/S-BIAD7/",
+            "/S-BIAD4",  # reserved
+            "/S-BIAD6",  # due on 2026-12-01
+        ],
+    )
+    def test_embargoed_and_reserved_accessions_are_not_found(self, server: int, path: str):
+        status, _, body = request(server, path)
+        assert status == 404, path
+        assert b"Page not found" in body
+
+    @pytest.mark.parametrize(
+        "path",
+        [
+            "/nginx-redirects.conf",
+            "/nginx-redirects-map.conf",
+            "/.htaccess",
+            "/_redirects",
+            "/.catalogue-state.json",
+        ],
+    )
+    def test_deployment_files_are_not_served(self, server: int, site: Path, path: str):
+        status, _, body = request(server, path)
+        assert status == 404
+        assert body == (site / "404.html").read_bytes()
+
+    def test_content_types(self, server: int, site: Path):
+        thumb = next((site / "thumbnails").glob("*.webp")).name
+        for path, kinds in [
+            ("/api/v1/studies.json", ("application/json",)),
+            (f"/thumbnails/{thumb}", ("image/webp",)),
+            ("/static/style.css", ("text/css",)),
+            ("/sitemap.xml", self.SITEMAP_TYPES),
+            ("/urls.txt", ("text/plain",)),
+        ]:
+            status, headers, _ = request(server, path)
+            assert status == 200, path
+            assert headers["content-type"].startswith(kinds), (path, headers["content-type"])
