@@ -31,8 +31,8 @@ class ApiRecord(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class StudySummary(ApiRecord):
-    """One study in /api/v1/studies.json."""
+class StudyCore(ApiRecord):
+    """What every study record starts with, in the summary and in the full record."""
 
     accession: str
     title: str
@@ -40,6 +40,11 @@ class StudySummary(ApiRecord):
     license: str
     collection: str
     keywords: list[str]
+
+
+class StudySummary(StudyCore):
+    """One study in /api/v1/studies.json."""
+
     organisms: list[str]
     imaging_methods: list[str]
     datasets: int
@@ -100,15 +105,9 @@ class StudyVersion(ApiRecord):
     changes: list[VersionChange] = []
 
 
-class StudyRecord(ApiRecord):
+class StudyRecord(StudyCore):
     """/api/v1/studies/<ACCESSION>.json of a public study."""
 
-    accession: str
-    title: str
-    release_date: dt.date
-    license: str
-    collection: str
-    keywords: list[str]
     description: str
     authors: list[PublicAuthor]
     affiliations: dict[str, Affiliation]
