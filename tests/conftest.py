@@ -38,6 +38,13 @@ def samples_dir() -> Path:
     return SAMPLES
 
 
+def copy_root(tmp_path: Path, name: str) -> Path:
+    """A writable copy of tests/roots/<name>/content, for a test that edits it."""
+    content = tmp_path / "content"
+    shutil.copytree(ROOTS / name / "content", content)
+    return content
+
+
 def build_site(content: Path, out: Path, today: dt.date = TODAY, **kw: object) -> list[str]:
     messages: list[str] = []
     ok = run_build(BuildOptions(content=content, out=out, today=today, **kw), echo=messages.append)

@@ -14,7 +14,7 @@ from PIL import Image
 
 from catalogue.readers.tree import load
 
-from .conftest import DEMO, ROOTS, TODAY, build_site, site_files, tree_digest
+from .conftest import DEMO, ROOTS, TODAY, build_site, copy_root, site_files, tree_digest
 
 ACCESSION = re.compile(rb"S-(?:BIAD|BSST|JCBD)-?\d+")
 
@@ -118,8 +118,7 @@ def test_same_input_gives_identical_output(tmp_path: Path, demo_site: Path):
 
 
 def test_second_build_does_nothing_and_edit_rebuilds_only_that_study(tmp_path: Path):
-    content = tmp_path / "content"
-    shutil.copytree(ROOTS / "minimal" / "content", content)
+    content = copy_root(tmp_path, "minimal")
     out = tmp_path / "build"
     build_site(content, out)
     before = tree_digest(out)
@@ -141,8 +140,7 @@ def test_second_build_does_nothing_and_edit_rebuilds_only_that_study(tmp_path: P
 
 
 def test_failed_build_leaves_previous_site_intact(tmp_path: Path):
-    content = tmp_path / "content"
-    shutil.copytree(ROOTS / "minimal" / "content", content)
+    content = copy_root(tmp_path, "minimal")
     out = tmp_path / "build"
     build_site(content, out)
     before = tree_digest(out)
@@ -157,8 +155,7 @@ def test_failed_build_leaves_previous_site_intact(tmp_path: Path):
 
 
 def test_user_text_is_sanitised(tmp_path: Path):
-    content = tmp_path / "content"
-    shutil.copytree(ROOTS / "minimal" / "content", content)
+    content = copy_root(tmp_path, "minimal")
     study = content / "studies" / "S-BIAD1" / "study.yaml"
     study.write_text(
         study.read_text()
@@ -181,8 +178,7 @@ def test_user_text_is_sanitised(tmp_path: Path):
 
 
 def test_emails_are_never_published(tmp_path: Path):
-    content = tmp_path / "content"
-    shutil.copytree(ROOTS / "minimal" / "content", content)
+    content = copy_root(tmp_path, "minimal")
     study = content / "studies" / "S-BIAD1" / "study.yaml"
     study.write_text(
         study.read_text().replace(
@@ -196,8 +192,7 @@ def test_emails_are_never_published(tmp_path: Path):
 
 
 def test_unreadable_image_gets_placeholder_and_warning(tmp_path: Path):
-    content = tmp_path / "content"
-    shutil.copytree(ROOTS / "minimal" / "content", content)
+    content = copy_root(tmp_path, "minimal")
     samples = Path(__file__).resolve().parents[2] / "shared" / "samples" / "images"
     shutil.copy(samples / "truncated.tif", content / "data" / "S-BIAD1" / "worm.tif")
     messages = build_site(content, tmp_path / "build")
@@ -220,8 +215,7 @@ def test_serve_watch_rebuilds_on_change(tmp_path: Path):
 
     from .conftest import free_port
 
-    content = tmp_path / "content"
-    shutil.copytree(ROOTS / "minimal" / "content", content)
+    content = copy_root(tmp_path, "minimal")
     out = tmp_path / "build"
     build_site(content, out)
     port = free_port()
@@ -294,8 +288,7 @@ def test_stats_count_only_public_studies(demo_site: Path):
 
 
 def test_citation_exports(tmp_path: Path):
-    content = tmp_path / "content"
-    shutil.copytree(ROOTS / "minimal" / "content", content)
+    content = copy_root(tmp_path, "minimal")
     study = content / "studies" / "S-BIAD1" / "study.yaml"
     study.write_text(
         study.read_text().replace(
@@ -320,8 +313,7 @@ def test_failing_pages_are_all_reported_and_the_site_is_kept(tmp_path: Path):
     from catalogue.builder import BuildOptions, run_build
     from catalogue.render import TEMPLATES
 
-    content = tmp_path / "content"
-    shutil.copytree(ROOTS / "minimal" / "content", content)
+    content = copy_root(tmp_path, "minimal")
     second = content / "studies" / "S-BIAD2" / "study.yaml"
     second.write_text(second.read_text().replace("2030-01-01", "2024-01-01"))
     out = tmp_path / "build"

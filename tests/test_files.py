@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import DEMO, ROOTS, build_site
+from .conftest import DEMO, ROOTS, build_site, copy_root
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -127,8 +127,7 @@ def test_plain_html_pages_for_readers_without_javascript(tmp_path: Path):
 
 
 def test_file_tables_are_incremental(tmp_path: Path):
-    content = tmp_path / "content"
-    shutil.copytree(ROOTS / "odd-paths" / "content", content)
+    content = copy_root(tmp_path, "odd-paths")
     out = tmp_path / "build"
     build_site(content, out)
     messages = build_site(content, out)

@@ -14,7 +14,7 @@ from catalogue.accessions import next_accession
 from catalogue.cli import main
 from catalogue.readers.tree import load
 
-from .conftest import DEMO, ROOTS
+from .conftest import DEMO, ROOTS, copy_root
 
 TODAY = "2026-11-30"
 
@@ -83,8 +83,7 @@ def test_filled_skeleton_validates(demo: Path):
 
 
 def test_an_accession_is_never_reused_after_withdrawal(tmp_path: Path):
-    content = tmp_path / "content"
-    shutil.copytree(ROOTS / "minimal" / "content", content)
+    content = copy_root(tmp_path, "minimal")
     first = run("new", "First", "--content", str(content), "--today", TODAY).stdout.strip()
     folder = content / "studies" / first
     # the study is withdrawn and its folder even removed by mistake: the ledger remembers

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ from click.testing import CliRunner
 
 from catalogue.cli import main
 
-from .conftest import DEMO, ROOTS
+from .conftest import DEMO, ROOTS, copy_root
 
 
 @pytest.fixture()
@@ -94,8 +93,7 @@ def test_json_output_is_machine_readable(in_root):
 
 
 def test_warning_for_missing_local_image_and_strict(tmp_path, monkeypatch):
-    content = tmp_path / "content"
-    shutil.copytree(ROOTS / "minimal" / "content", content)
+    content = copy_root(tmp_path, "minimal")
     (content / "data" / "S-BIAD1" / "worm.tif").unlink()
     monkeypatch.chdir(tmp_path)
     result = run("validate", "--content", "content")
@@ -105,8 +103,7 @@ def test_warning_for_missing_local_image_and_strict(tmp_path, monkeypatch):
 
 
 def test_non_utf8_and_empty_manifest(tmp_path, monkeypatch):
-    content = tmp_path / "content"
-    shutil.copytree(ROOTS / "minimal" / "content", content)
+    content = copy_root(tmp_path, "minimal")
     manifest = content / "studies" / "S-BIAD1" / "images.files.tsv"
     manifest.write_bytes(b"path\tsize\nok.tif\t1\nbad-\xff.tif\t2\n")
     monkeypatch.chdir(tmp_path)
@@ -121,8 +118,7 @@ def test_non_utf8_and_empty_manifest(tmp_path, monkeypatch):
 
 
 def test_duplicate_yaml_key_and_datetime(tmp_path, monkeypatch):
-    content = tmp_path / "content"
-    shutil.copytree(ROOTS / "minimal" / "content", content)
+    content = copy_root(tmp_path, "minimal")
     study = content / "studies" / "S-BIAD1" / "study.yaml"
     study.write_text(
         study.read_text()
@@ -150,8 +146,7 @@ def test_manifest_summaries_are_cached_by_content(tmp_path, monkeypatch):
     from catalogue.readers import manifest
 
     monkeypatch.setenv("CATALOGUE_CACHE_DIR", str(tmp_path / "cache"))
-    content = tmp_path / "content"
-    shutil.copytree(ROOTS / "bad-metadata" / "content", content)
+    content = copy_root(tmp_path, "bad-metadata")
     monkeypatch.chdir(tmp_path)
     calls: list[str] = []
     real = manifest._summarize
@@ -173,8 +168,7 @@ def test_manifest_summaries_are_cached_by_content(tmp_path, monkeypatch):
 
 
 def test_ledger_that_is_not_utf8_is_a_problem_not_a_traceback(tmp_path, monkeypatch):
-    content = tmp_path / "content"
-    shutil.copytree(ROOTS / "minimal" / "content", content)
+    content = copy_root(tmp_path, "minimal")
     with (content / "accessions.tsv").open("ab") as fh:
         fh.write(b"\xff\xfe garbage\n")
     monkeypatch.chdir(tmp_path)
@@ -187,8 +181,7 @@ def test_ledger_that_is_not_utf8_is_a_problem_not_a_traceback(tmp_path, monkeypa
 
 
 def test_withdrawal_dates(tmp_path, monkeypatch):
-    content = tmp_path / "content"
-    shutil.copytree(ROOTS / "minimal" / "content", content)
+    content = copy_root(tmp_path, "minimal")
     study = content / "studies" / "S-BIAD1" / "study.yaml"
     text = study.read_text()
     monkeypatch.chdir(tmp_path)
@@ -203,8 +196,7 @@ def test_withdrawal_dates(tmp_path, monkeypatch):
 
 
 def test_absurd_sizes_are_rejected(tmp_path, monkeypatch):
-    content = tmp_path / "content"
-    shutil.copytree(ROOTS / "minimal" / "content", content)
+    content = copy_root(tmp_path, "minimal")
     manifest = content / "studies" / "S-BIAD1" / "images.files.tsv"
     manifest.write_text("path\tsize\nworm.tif\t99999999999999999999999\n")
     monkeypatch.chdir(tmp_path)
@@ -226,8 +218,7 @@ def test_bad_source_date_epoch_is_a_usage_error(epoch, monkeypatch):
 
 
 def test_build_never_replaces_content_or_a_strangers_folder(tmp_path):
-    content = tmp_path / "content"
-    shutil.copytree(ROOTS / "minimal" / "content", content)
+    content = copy_root(tmp_path, "minimal")
     result = run("build", "--content", str(content), "--out", str(content))
     assert result.exit_code == 2 and "overlaps --content" in result.output
     assert (content / "site.yaml").is_file()
@@ -243,8 +234,7 @@ def test_build_never_replaces_content_or_a_strangers_folder(tmp_path):
 
 
 def test_links_readers_click_must_be_web_urls(tmp_path, monkeypatch):
-    content = tmp_path / "content"
-    shutil.copytree(ROOTS / "minimal" / "content", content)
+    content = copy_root(tmp_path, "minimal")
     study = content / "studies" / "S-BIAD1" / "study.yaml"
     study.write_text(
         study.read_text()
@@ -261,8 +251,7 @@ def test_links_readers_click_must_be_web_urls(tmp_path, monkeypatch):
 
 
 def test_manifest_columns_and_paths_that_would_mislead(tmp_path, monkeypatch):
-    content = tmp_path / "content"
-    shutil.copytree(ROOTS / "minimal" / "content", content)
+    content = copy_root(tmp_path, "minimal")
     manifest = content / "studies" / "S-BIAD1" / "images.files.tsv"
     manifest.write_text("path\tsize\turl\nsub/\u202egnp.exe\t1\tx\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
@@ -272,8 +261,7 @@ def test_manifest_columns_and_paths_that_would_mislead(tmp_path, monkeypatch):
 
 
 def test_manifest_linked_from_outside_the_tree_is_refused(tmp_path, monkeypatch):
-    content = tmp_path / "content"
-    shutil.copytree(ROOTS / "minimal" / "content", content)
+    content = copy_root(tmp_path, "minimal")
     outside = tmp_path / "outside.tsv"
     outside.write_text("path\tsize\nsecret.tif\t1\n")
     manifest = content / "studies" / "S-BIAD1" / "images.files.tsv"
