@@ -32,6 +32,16 @@ def _suggest(name: str, options: list[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def salvaged_position(
+    marked: Marked, index_map: dict[str, list[int]], *loc: str | int
+) -> tuple[int, int]:
+    """Line and column of ``loc`` in the YAML, for a study whose failing list items were
+    dropped by salvage: ``index_map`` maps a kept item's position back to its original."""
+    if len(loc) >= 2 and isinstance(loc[1], int) and str(loc[0]) in index_map:
+        loc = (loc[0], index_map[str(loc[0])][loc[1]], *loc[2:])
+    return marked.position(tuple(loc))
+
+
 def check_study(
     study: Study,
     marked: Marked,
@@ -47,9 +57,7 @@ def check_study(
     index_map = index_map or {}
 
     def at(*loc: str | int) -> tuple[int, int]:
-        if len(loc) >= 2 and isinstance(loc[1], int) and str(loc[0]) in index_map:
-            loc = (loc[0], index_map[str(loc[0])][loc[1]], *loc[2:])
-        return marked.position(tuple(loc))
+        return salvaged_position(marked, index_map, *loc)
 
     if "accession" in broken:
         pass

@@ -152,9 +152,7 @@ def load_study(
             continue
         mpath = folder / ds.files
         mrel = _rel(mpath, content)
-        line, col = marked.position(
-            ("datasets", index_map.get("datasets", range(999999))[i], "files")
-        )
+        line, col = checks.salvaged_position(marked, index_map, "datasets", i, "files")
         if mpath.is_symlink() and not mpath.resolve().is_relative_to(content.resolve()):
             outside = f"manifest {ds.files} is a link to a file outside the content tree"
             problems.append(problem(rel, line, "E043", outside, col))
@@ -172,8 +170,9 @@ def load_study(
         for i, ds in enumerate(study.datasets):
             rep = ds.representative
             if rep and manifest.path_problem(rep) is None and not (data / rep).exists():
-                orig = index_map.get("datasets", range(999999))[i]
-                line, col = marked.position(("datasets", orig, "representative"))
+                line, col = checks.salvaged_position(
+                    marked, index_map, "datasets", i, "representative"
+                )
                 problems.append(
                     problem(
                         rel,
