@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
@@ -43,11 +44,28 @@ class RenderContext:
     # (accession, OME-Zarr path) -> ("Vizarr", url), ... from the local copy's layout
     viewers: Mapping[tuple[str, str], tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
+    @cached_property
+    def _local_by_study(
+        self,
+    ) -> dict[str, tuple[dict[str, Thumb], dict[str, tuple[tuple[str, str], ...]]]]:
+        """file_thumbs and viewers grouped by accession once, not scanned once per study."""
+        out: dict[str, tuple[dict[str, Thumb], dict[str, tuple[tuple[str, str], ...]]]] = {}
+        for (acc, path), thumb in self.file_thumbs.items():
+            out.setdefault(acc, ({}, {}))[0][path] = thumb
+        for (acc, path), links in self.viewers.items():
+            out.setdefault(acc, ({}, {}))[1][path] = links
+        return out
+
+    def local_of(
+        self, accession: str
+    ) -> tuple[dict[str, Thumb], dict[str, tuple[tuple[str, str], ...]]]:
+        """(path -> thumbnail, path -> viewer links) of one study's local images."""
+        return self._local_by_study.get(accession, ({}, {}))
+
     def local_extras(self, accession: str) -> list[object]:
         """Per-file thumbnails and viewer links of a study: an input of its file tables."""
-        thumbs = sorted((k[1], repr(v)) for k, v in self.file_thumbs.items() if k[0] == accession)
-        links = sorted((k[1], v) for k, v in self.viewers.items() if k[0] == accession)
-        return [thumbs, links]
+        thumbs, links = self.local_of(accession)
+        return [sorted((p, repr(t)) for p, t in thumbs.items()), sorted(links.items())]
 
     @property
     def root(self) -> str:

@@ -81,14 +81,13 @@ def preview_key(path: str) -> str | None:
 
 def previews_of(ctx: RenderContext, accession: str) -> dict[str, dict[str, Any]]:
     """path -> {"src", "w", "h", "links"} for a study's local images and OME-Zarrs."""
+    thumbs, viewers = ctx.local_of(accession)
     out: dict[str, dict[str, Any]] = {}
-    for (acc, path), thumb in ctx.file_thumbs.items():
-        if acc == accession and thumb.ok:
-            out.setdefault(path, {})
-            out[path].update(src=thumb.url, w=thumb.width, h=thumb.height)
-    for (acc, path), links in ctx.viewers.items():
-        if acc == accession:
-            out.setdefault(path, {})["links"] = [list(link) for link in links]
+    for path, thumb in thumbs.items():
+        if thumb.ok:
+            out.setdefault(path, {}).update(src=thumb.url, w=thumb.width, h=thumb.height)
+    for path, links in viewers.items():
+        out.setdefault(path, {})["links"] = [list(link) for link in links]
     return out
 
 
