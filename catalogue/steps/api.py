@@ -106,7 +106,8 @@ def api_steps(ctx: RenderContext) -> list[Step]:
         acc = entry.study.accession
         out = f"api/v1/studies/{acc}.json"
         withdrawn = entry.state(cat.today) is StudyState.WITHDRAWN
-        thumbs = repr(sorted((k, v) for k, v in ctx.thumbs.items() if k[0] == acc))
+        # a lookup per dataset, not a scan of every thumbnail of the site per study
+        thumbs = repr(sorted((ds.id, ctx.thumbs.get((acc, ds.id))) for ds in entry.study.datasets))
         steps.append(
             Step(
                 id=f"api:study:{acc}",
