@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .model import (
+from catalogue.model import (
     Affiliation,
     Analysis,
     Annotation,

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from .identifiers import DATASET_ID_RE, DOI_RE, FBBI_RE, ORCID_RE, orcid_checksum_ok
+from catalogue.identifiers import DATASET_ID_RE, DOI_RE, FBBI_RE, ORCID_RE, orcid_checksum_ok
 
 FORMAT_VERSION = 1
 
@@ -86,7 +86,7 @@ class Downloads(Record):
 
 
 class Viewers(Record):
-    """Base URLs of the web viewers offered for OME-Zarr data (see catalogue.viewers);
+    """Base URLs of the web viewers offered for OME-Zarr data (see catalogue.imaging.viewers);
     ``null`` switches one off."""
 
     vizarr: str | None = "https://hms-dbmi.github.io/vizarr/"
@@ -199,7 +199,7 @@ class Organism(Record):
     def _taxon(cls, v: Any) -> Any:
         """Submissions write NCBITaxon_9606 or NCBI:txid9606; the format keeps the number."""
         if isinstance(v, str) and not v.strip().isdigit():
-            from .ontology import parse_taxon_id
+            from catalogue.ontology import parse_taxon_id
 
             number = parse_taxon_id(v)
             hint = f": write {number}" if number else ""
@@ -210,7 +210,7 @@ class Organism(Record):
     def label(self) -> str:
         """The name readers see: the ontology's when the taxon id is known, so that one
         organism is spelled one way across pages, facets and the API."""
-        from .ontology import organism_label
+        from catalogue.ontology import organism_label
 
         return organism_label(self.ncbi_taxon) or self.scientific_name
 
@@ -249,7 +249,7 @@ class ImagingMethod(Record):
     @property
     def label(self) -> str:
         """The FBbi label when the id is known, else the name as written."""
-        from .ontology import fbbi_label
+        from catalogue.ontology import fbbi_label
 
         return fbbi_label(self.fbbi) or self.name
 

@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from .model import Catalogue, StudyState
-from .readers.redirects import resolve
+from catalogue.model import Catalogue, StudyState
+from catalogue.readers.redirects import resolve
 
 SHORT = 12  # fixed, unlike git's %h whose length depends on the size of the object store
 HIDDEN = "[not yet public]"

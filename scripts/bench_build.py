@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from catalogue.builder import BuildOptions, run_build
+from catalogue.pipeline.builder import BuildOptions, run_build
 from catalogue.steps.search import pagefind_executable
 
 

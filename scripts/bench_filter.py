@@ -27,8 +27,8 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from catalogue.builder import BuildOptions, run_build
-from catalogue.serve import make_server
+from catalogue.pipeline.builder import BuildOptions, run_build
+from catalogue.publish.serve import make_server
 
 HERE = Path(__file__).resolve().parent
 ARGS = [

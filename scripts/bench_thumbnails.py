@@ -40,13 +40,13 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from catalogue.builder import BuildOptions, Tally, _execute, run_build  # noqa: E402
-from catalogue.executors import LocalExecutor  # noqa: E402
-from catalogue.imaging import site_thumbnail  # noqa: E402
-from catalogue.output import Staging  # noqa: E402
-from catalogue.pipeline import plan  # noqa: E402
+from catalogue.imaging.thumbnail import site_thumbnail  # noqa: E402
+from catalogue.pipeline.builder import BuildOptions, Tally, _execute, run_build  # noqa: E402
+from catalogue.pipeline.executors import LocalExecutor  # noqa: E402
+from catalogue.pipeline.output import Staging  # noqa: E402
+from catalogue.pipeline.plan import plan  # noqa: E402
+from catalogue.pipeline.state import BuildState, load_state  # noqa: E402
 from catalogue.readers.tree import load  # noqa: E402
-from catalogue.state import BuildState, load_state  # noqa: E402
 from catalogue.steps.thumbnails import SETTINGS, thumbnail_steps  # noqa: E402
 
 SIDE = 2048

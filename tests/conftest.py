@@ -17,23 +17,23 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
-from catalogue.builder import BuildOptions, run_build
+from catalogue.pipeline.builder import BuildOptions, run_build
 
 # the manifest summary cache of the test run stays in a folder of its own
 os.environ.setdefault("CATALOGUE_CACHE_DIR", tempfile.mkdtemp(prefix="catalogue-test-cache-"))
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT.parent / "shared" / "samples"
+SAMPLES = ROOT / "tests" / "data"
 DEMO = ROOT / "content"
 ROOTS = Path(__file__).resolve().parent / "roots"
 TODAY = dt.date(2026, 11, 25)
 
 
 def samples_dir() -> Path:
-    """The shared samples; their absence is an error of the checkout, never a skip."""
+    """The real sample data kept in tests/data; its absence is an error, never a skip."""
     if not SAMPLES.is_dir():
         raise FileNotFoundError(
-            f"shared samples not found at {SAMPLES}; clone ../shared beside the project"
+            f"test data not found at {SAMPLES}: the checkout is incomplete"
         )
     return SAMPLES
 
@@ -72,7 +72,7 @@ def demo_server(demo_site: Path) -> Iterator[str]:
     exe = shutil.which("catalogue") or sys.executable
     cmd = [exe, "serve", "--out", str(demo_site), "--port", str(port)]
     if exe == sys.executable:
-        cmd = [sys.executable, "-m", "catalogue.cli", *cmd[1:]]
+        cmd = [sys.executable, "-m", "catalogue", *cmd[1:]]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20

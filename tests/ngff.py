@@ -1,6 +1,6 @@
 """Writers of small OME-Zarr fixtures (NGFF 0.4 on zarr v2, 0.5 on zarr v3) for tests.
 
-The shared samples hold one NGFF 0.4 image and one plate; these make the other layouts
+The sample images in tests/data hold one NGFF 0.4 image and one plate; these make the other layouts
 (0.5, bioformats2raw containers, Z stacks, odd levels) with the real ``zarr`` package.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import zarr
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "images"
+SAMPLES = Path(__file__).resolve().parent / "data" / "images"
 
 
 def write_image(

@@ -145,7 +145,7 @@ def test_failed_build_leaves_previous_site_intact(tmp_path: Path):
     build_site(content, out)
     before = tree_digest(out)
     (content / "studies" / "S-BIAD1" / "study.yaml").write_text("format: 1\ntitle: [broken\n")
-    from catalogue.builder import BuildOptions, run_build
+    from catalogue.pipeline.builder import BuildOptions, run_build
 
     messages: list[str] = []
     assert not run_build(BuildOptions(content=content, out=out, today=TODAY), messages.append)
@@ -193,7 +193,7 @@ def test_emails_are_never_published(tmp_path: Path):
 
 def test_unreadable_image_gets_placeholder_and_warning(tmp_path: Path):
     content = copy_root(tmp_path, "minimal")
-    samples = Path(__file__).resolve().parents[2] / "shared" / "samples" / "images"
+    samples = Path(__file__).resolve().parent / "data" / "images"
     shutil.copy(samples / "truncated.tif", content / "data" / "S-BIAD1" / "worm.tif")
     messages = build_site(content, tmp_path / "build")
     warnings = [m for m in messages if "W050" in m]
@@ -222,7 +222,7 @@ def test_serve_watch_rebuilds_on_change(tmp_path: Path):
     cmd = [
         sys.executable,
         "-m",
-        "catalogue.cli",
+        "catalogue",
         "serve",
         "--content",
         str(content),
@@ -310,7 +310,7 @@ def test_citation_exports(tmp_path: Path):
 
 def test_failing_pages_are_all_reported_and_the_site_is_kept(tmp_path: Path):
     """A template error in some studies names each failing step; nothing is published."""
-    from catalogue.builder import BuildOptions, run_build
+    from catalogue.pipeline.builder import BuildOptions, run_build
     from catalogue.render import TEMPLATES
 
     content = copy_root(tmp_path, "minimal")
@@ -382,7 +382,7 @@ def test_plain_text_is_escaped_once(demo_site: Path):
 def test_progress_is_shown_on_a_terminal_only(tmp_path: Path):
     import io
 
-    from catalogue.builder import BuildOptions, run_build
+    from catalogue.pipeline.builder import BuildOptions, run_build
 
     terminal = io.StringIO()
     messages: list[str] = []

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from catalogue.cli import main
-from catalogue.state import STATE_FILE
+from catalogue.pipeline.state import STATE_FILE
 
 from .conftest import ROOTS, build_site, free_port, tree_digest
 

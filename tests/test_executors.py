@@ -13,9 +13,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from catalogue import executors
+from catalogue.pipeline import executors
 from catalogue.cli import main
-from catalogue.executors import (
+from catalogue.imaging.harvest import harvest_study
+from catalogue.pipeline.executors import (
     DaskExecutor,
     ExecutorError,
     LazyExecutor,
@@ -23,7 +24,6 @@ from catalogue.executors import (
     open_executor,
     scheduler_address,
 )
-from catalogue.harvest import harvest_study
 
 from .conftest import build_site, tree_digest
 from .ngff import SAMPLES
@@ -163,7 +163,7 @@ def test_build_command_rejects_a_bad_executor(content: Path, tmp_path: Path) -> 
 
 def test_local_processes_render_zarr_after_the_parent_did() -> None:
     # zarr keeps an event-loop thread; forked workers must not inherit a dead one.
-    from catalogue.imaging import render_thumbnail
+    from catalogue.imaging.thumbnail import render_thumbnail
 
     image = SAMPLES / "human_D03_3ch.ome.zarr"
     expected = render_thumbnail(image)

@@ -14,7 +14,7 @@ import yaml
 from click.testing import CliRunner
 
 from catalogue.cli import main
-from catalogue.harvest import HarvestError, harvest_study, proposal_yaml
+from catalogue.imaging.harvest import HarvestError, harvest_study, proposal_yaml
 from catalogue.readers.tree import load
 
 from .ngff import OME_XML_INSTRUMENT, SAMPLES, two_halves, write_image
@@ -161,7 +161,7 @@ def test_proposal_from_ome_xml(content: Path) -> None:
 
 
 def test_many_rows_stream_in_batches(content: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from catalogue import harvest
+    from catalogue.imaging import harvest
 
     monkeypatch.setattr(harvest, "BATCH", 3)
     manifest = content / "studies/S-BIAD1/images.files.tsv"

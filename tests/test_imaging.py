@@ -17,7 +17,7 @@ import pytest
 import tifffile
 from PIL import Image
 
-from catalogue.imaging import (
+from catalogue.imaging.thumbnail import (
     THUMBNAILER_VERSION,
     Thumbnail,
     ThumbnailSettings,
@@ -29,7 +29,7 @@ from catalogue.imaging import (
 
 from .ngff import pyramid, two_halves, write_container, write_image
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "images"
+SAMPLES = Path(__file__).resolve().parent / "data" / "images"
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -401,7 +401,7 @@ def test_renders_are_byte_identical_across_processes(samples: Path) -> None:
     path = samples / "CMU-1-Small-Region.svs"
     code = (
         "import hashlib, sys; from pathlib import Path;"
-        "from catalogue.imaging import render_thumbnail;"
+        "from catalogue.imaging.thumbnail import render_thumbnail;"
         "print(hashlib.sha256(render_thumbnail(Path(sys.argv[1])).webp).hexdigest())"
     )
     result = subprocess.run(
@@ -642,7 +642,7 @@ def checker(height: int, width: int) -> np.ndarray:
 def test_every_read_path_gives_the_same_bytes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write
 ) -> None:
-    from catalogue import imaging_tiff
+    from catalogue.imaging import tiff as imaging_tiff
 
     data = checker(1000, 1300)
     reference = tmp_path / "ref.tif"
@@ -659,7 +659,7 @@ def test_every_read_path_gives_the_same_bytes(
 def test_large_tiled_image_is_reduced_tile_by_tile_in_bounded_memory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from catalogue import imaging_tiff
+    from catalogue.imaging import tiff as imaging_tiff
 
     path = tmp_path / "big.tif"
     tifffile.imwrite(path, checker(4096, 4096), tile=(256, 256), compression="zlib")
@@ -785,8 +785,8 @@ def test_zarr_identity_is_cached_by_file_statistics(tmp_path: Path) -> None:
 def test_file_thumbnail_steps_and_resolve_thumbs(tmp_path: Path, samples: Path) -> None:
     import shutil
 
+    from catalogue.pipeline.state import StepRecord
     from catalogue.readers.tree import load
-    from catalogue.state import StepRecord
     from catalogue.steps.thumbnails import file_thumbnail_steps, resolve_thumbs
 
     content = tmp_path / "content"

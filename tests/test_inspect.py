@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 from catalogue.cli import main
-from catalogue.imaging import placeholder_webp, site_thumbnail
-from catalogue.imaging_meta import inspect_image
+from catalogue.imaging.metadata import inspect_image
+from catalogue.imaging.thumbnail import placeholder_webp, site_thumbnail
 
 from .ngff import OME_XML_INSTRUMENT, SAMPLES, pyramid, two_halves, write_container, write_image
 
@@ -195,7 +195,7 @@ def test_thumbnail_command_writes_an_ordinary_file(tmp_path):
     from catalogue.cli import main
 
     out = tmp_path / "worm.webp"
-    source = Path(__file__).resolve().parents[2] / "shared/samples/images/worm_fitc_16bit.tif"
+    source = Path(__file__).resolve().parent / "data/images/worm_fitc_16bit.tif"
     result = CliRunner().invoke(main, ["thumbnail", str(source), "-o", str(out)])
     assert result.exit_code == 0, result.output
     umask = os.umask(0)

@@ -10,8 +10,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from catalogue.accessions import next_accession
 from catalogue.cli import main
+from catalogue.maintainers.accessions import next_accession
 from catalogue.readers.tree import load
 
 from .conftest import DEMO, ROOTS, copy_root

@@ -1,4 +1,4 @@
-"""PageTab import and export on every real sample submission in ../shared/samples/pagetab."""
+"""PageTab import and export on every real sample submission in tests/data/pagetab."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ import yaml
 from click.testing import CliRunner
 
 from catalogue.cli import main
-from catalogue.pagetab import normalise_license
+from catalogue.pagetab.vocabulary import normalise_license
 from catalogue.readers.manifest import iter_rows
 
 from .conftest import DEMO, samples_dir
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+SAMPLES = Path(__file__).resolve().parent / "data"
 PAGETAB = sorted((SAMPLES / "pagetab").glob("*.json"))
 FILELISTS = SAMPLES / "filelists"
 TODAY = "2026-11-30"
@@ -40,7 +40,7 @@ TODO_AFTER_IMPORT = {
 
 
 def test_samples_are_there():
-    samples_dir()  # fails, never skips, when ../shared is missing
+    samples_dir()  # fails, never skips, when tests/data is missing
     assert len(PAGETAB) == 10, PAGETAB
 
 

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from catalogue.cli import main
-from catalogue.serve import make_server
+from catalogue.publish.serve import make_server
 
 from .conftest import ROOTS, build_site, site_files, tree_digest
 

@@ -10,9 +10,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 import yaml
 
+from catalogue.imaging.viewers import viewer_links, zarr_root
 from catalogue.model import Site, Viewers
 from catalogue.readers.tree import load_site
-from catalogue.viewers import viewer_links, zarr_root
 
 from .ngff import SAMPLES, pyramid, two_halves, write_container, write_image
 

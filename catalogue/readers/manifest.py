@@ -12,11 +12,11 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..formats import file_format
-from ..identifiers import SHA256_RE
-from ..model import FileRow, ManifestSummary
-from ..problems import Problem, problem
-from . import summary_cache
+from catalogue.formats import file_format
+from catalogue.identifiers import SHA256_RE
+from catalogue.model import FileRow, ManifestSummary
+from catalogue.problems import Problem, problem
+from catalogue.readers import summary_cache
 
 REQUIRED = ("path", "size")
 MAX_SIZE = 2**63 - 1  # the largest file size file systems and S3 can express

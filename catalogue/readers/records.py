@@ -8,9 +8,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from ..placeholders import is_placeholder
-from ..problems import Problem, problem
-from .yamlmarks import Loc, Marked
+from catalogue.placeholders import is_placeholder
+from catalogue.problems import Problem, problem
+from catalogue.readers.yamlmarks import Loc, Marked
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from pathlib import Path
 
-from ..identifiers import ACCESSION_RE
-from ..model import Redirect
-from ..problems import Problem, problem
+from catalogue.identifiers import ACCESSION_RE
+from catalogue.model import Redirect
+from catalogue.problems import Problem, problem
 
 REDIRECTS_FILE = "redirects.tsv"
 HEADER = ["from", "to"]

@@ -15,8 +15,8 @@ import json
 import os
 from pathlib import Path
 
-from ..model import ManifestSummary
-from ..problems import Problem
+from catalogue.model import ManifestSummary
+from catalogue.problems import Problem
 
 # bump with any change to what summarize() checks or returns
 CACHE_VERSION = "1"

@@ -6,14 +6,13 @@ import datetime as dt
 import hashlib
 from pathlib import Path
 
-from .. import checks
-from ..identifiers import accession_number
-from ..model import Catalogue, LedgerRow, ManifestSummary, Site, Study, StudyEntry
-from ..problems import Problem, errors, problem
-from . import manifest
-from .records import salvage, validate_marked
-from .redirects import REDIRECTS_FILE, read_redirects
-from .yamlmarks import Marked, YamlSyntaxError, load_marked
+from catalogue.identifiers import accession_number
+from catalogue.model import Catalogue, LedgerRow, ManifestSummary, Site, Study, StudyEntry
+from catalogue.problems import Problem, errors, problem
+from catalogue.readers import checks, manifest
+from catalogue.readers.records import salvage, validate_marked
+from catalogue.readers.redirects import REDIRECTS_FILE, read_redirects
+from catalogue.readers.yamlmarks import Marked, YamlSyntaxError, load_marked
 
 LEDGER_HEADER = ["accession", "created", "note"]
 

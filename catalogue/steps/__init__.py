@@ -1,1 +1,1 @@
-"""Build steps, one module per kind of output. ``catalogue.builder`` lists them in order."""
+"""Build steps, one module per kind of output; ``catalogue.pipeline.builder`` runs them."""

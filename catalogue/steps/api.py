@@ -8,12 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..api_schema import StudiesIndex, StudyRecord, WithdrawnRecord, checked, schema_documents
-from ..model import StudyEntry, StudyState
-from ..ontology import data_digest
-from ..output import dumps_json
-from ..pipeline import Step, StepResult, digest_of
-from .context import RenderContext
+from catalogue.api_schema import (
+    StudiesIndex,
+    StudyRecord,
+    WithdrawnRecord,
+    checked,
+    schema_documents,
+)
+from catalogue.model import StudyEntry, StudyState
+from catalogue.ontology import data_digest
+from catalogue.pipeline.output import dumps_json
+from catalogue.pipeline.plan import Step, StepResult, digest_of
+from catalogue.steps.context import RenderContext
 
 API_VERSION = "1"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from ..pipeline import Step, StepResult
+from catalogue.pipeline.plan import Step, StepResult
 
 
 def asset_steps(static: Path) -> list[Step]:

@@ -6,9 +6,9 @@ that, with the authors, title and release year, so nobody retypes them.
 
 from __future__ import annotations
 
-from ..model import StudyEntry
-from ..pipeline import Step, StepResult, digest_of
-from .context import RenderContext
+from catalogue.model import StudyEntry
+from catalogue.pipeline.plan import Step, StepResult, digest_of
+from catalogue.steps.context import RenderContext
 
 CITATION_VERSION = "1"
 _LATEX = {

@@ -13,10 +13,10 @@ from urllib.parse import urlparse
 
 import jinja2
 
-from ..model import Catalogue, Site, StudyEntry
+from catalogue.model import Catalogue, Site, StudyEntry
 
 if TYPE_CHECKING:
-    from ..versions import Version
+    from catalogue.versions import Version
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class RenderContext:
         return self.site.base_url.rstrip("/") + path[len(self.root) :]
 
     def data_file_url(self, accession: str, path: str) -> str:
-        from ..render import url_path
+        from catalogue.render import url_path
 
         return f"{self.site.data_url}/{url_path(accession)}/{url_path(path)}"
 

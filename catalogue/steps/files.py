@@ -30,14 +30,14 @@ from urllib.parse import quote, urlparse
 
 from markupsafe import Markup, escape
 
-from ..formats import IMAGE_FORMATS, file_format
-from ..model import Dataset, ManifestSummary, StudyEntry
-from ..output import dumps_json
-from ..pipeline import Step, StepResult, digest_of
-from ..readers.manifest import iter_cells
-from ..render import filesize
-from ..viewers import zarr_root
-from .context import RenderContext
+from catalogue.formats import IMAGE_FORMATS, file_format
+from catalogue.imaging.viewers import zarr_root
+from catalogue.model import Dataset, ManifestSummary, StudyEntry
+from catalogue.pipeline.output import dumps_json
+from catalogue.pipeline.plan import Step, StepResult, digest_of
+from catalogue.readers.manifest import iter_cells
+from catalogue.render import filesize
+from catalogue.steps.context import RenderContext
 
 FILES_VERSION = "1"
 PAGE_ROWS = 500

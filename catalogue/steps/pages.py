@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..model import StudyEntry, StudyState
-from ..ontology import data_digest
-from ..pipeline import Step, StepResult, digest_of
-from .context import RenderContext, latest_first
-from .files import download_commands
-from .stats import totals
+from catalogue.model import StudyEntry, StudyState
+from catalogue.ontology import data_digest
+from catalogue.pipeline.plan import Step, StepResult, digest_of
+from catalogue.steps.context import RenderContext, latest_first
+from catalogue.steps.files import download_commands
+from catalogue.steps.stats import totals
 
 PAGE_VERSION = "1"
 BROWSE_PAGE_SIZE = 100

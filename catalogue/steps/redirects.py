@@ -28,12 +28,12 @@ import tempfile
 from dataclasses import astuple, dataclass
 from pathlib import Path
 
-from ..api_schema import MovedRecord, checked
-from ..model import StudyState
-from ..output import dumps_json
-from ..pipeline import Step, StepResult, digest_of
-from ..readers.redirects import resolve
-from .context import RenderContext
+from catalogue.api_schema import MovedRecord, checked
+from catalogue.model import StudyState
+from catalogue.pipeline.output import dumps_json
+from catalogue.pipeline.plan import Step, StepResult, digest_of
+from catalogue.readers.redirects import resolve
+from catalogue.steps.context import RenderContext
 
 REDIRECTS_VERSION = "5"
 NGINX_MAP = "nginx-redirects-map.conf"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-from ..pipeline import Step, StepResult, digest_of
-from .context import RenderContext
+from catalogue.pipeline.plan import Step, StepResult, digest_of
+from catalogue.steps.context import RenderContext
 
 
 def sitemap_steps(ctx: RenderContext) -> list[Step]:

@@ -10,12 +10,12 @@ from collections import Counter
 from typing import Any
 from xml.sax.saxutils import escape
 
-from ..api_schema import Stats, checked
-from ..model import StudyEntry
-from ..output import dumps_json
-from ..pipeline import Step, StepResult, digest_of
-from ..render import plain_text
-from .context import RenderContext, latest_first
+from catalogue.api_schema import Stats, checked
+from catalogue.model import StudyEntry
+from catalogue.pipeline.output import dumps_json
+from catalogue.pipeline.plan import Step, StepResult, digest_of
+from catalogue.render import plain_text
+from catalogue.steps.context import RenderContext, latest_first
 
 FEED_ENTRIES = 50
 STATS_VERSION = "1"

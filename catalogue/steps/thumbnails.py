@@ -16,13 +16,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..imaging import ThumbnailSettings, site_thumbnail, thumbnail_candidate
-from ..imaging_zarr import identity_files, is_zarr
-from ..model import Catalogue
-from ..pipeline import Step, StepResult
-from ..readers.manifest import path_problem
-from ..state import StepRecord
-from .context import Thumb
+from catalogue.imaging.ngff import identity_files, is_zarr
+from catalogue.imaging.thumbnail import ThumbnailSettings, site_thumbnail, thumbnail_candidate
+from catalogue.model import Catalogue
+from catalogue.pipeline.plan import Step, StepResult
+from catalogue.pipeline.state import StepRecord
+from catalogue.readers.manifest import path_problem
+from catalogue.steps.context import Thumb
 
 SETTINGS = ThumbnailSettings()
 K = TypeVar("K", bound=tuple[str, str])

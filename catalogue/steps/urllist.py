@@ -16,9 +16,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ..pipeline import Step, StepResult, digest_of
-from .context import RenderContext
-from .redirects import SERVER_FILES, plan_redirects, redirect_rules
+from catalogue.pipeline.plan import Step, StepResult, digest_of
+from catalogue.steps.context import RenderContext
+from catalogue.steps.redirects import SERVER_FILES, plan_redirects, redirect_rules
 
 URLS_FILE = "urls.txt"
 INTERNAL = re.compile(

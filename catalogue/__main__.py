@@ -1,0 +1,5 @@
+"""``python -m catalogue`` runs the command line, for machines without the script on PATH."""
+
+from catalogue.cli import main
+
+main()

@@ -1,0 +1,165 @@
+"""Image commands registered on the `catalogue` group (see cli.py): inspect, thumbnail,
+harvest. Each prints what is wrong and exits non-zero instead of a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+COMMANDS: list[click.Command] = []
+
+
+@click.command()
+@click.argument("path", type=click.Path(path_type=Path))
+def inspect(path: Path) -> None:
+    """Print, as JSON, what can be read from one image file or OME-Zarr folder.
+
+    Format, dimensions (X, Y, Z, C, T), pixel type, pyramid levels, physical pixel
+    sizes with units, channel names and colours, instrument and objective (from
+    OME-XML and other headers). Pixels are not read.
+
+    Example: catalogue inspect content/data/S-BIAD1/worm.tif
+
+    Exits 1 when the file cannot be read (the JSON then says why).
+    """
+    from catalogue.imaging.metadata import inspect_image
+
+    record = inspect_image(path)
+    click.echo(json.dumps(record, indent=2, ensure_ascii=False))
+    sys.exit(0 if record.get("readable") or record.get("note") else 1)
+
+
+@click.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="WebP file to write.",
+)
+@click.option(
+    "--size",
+    type=click.IntRange(16, 4096),
+    default=256,
+    show_default=True,
+    help="Longest side in pixels (the build uses 256).",
+)
+def thumbnail(path: Path, out: Path, size: int) -> None:
+    """Render one thumbnail exactly as the build would, for a preview.
+
+    A file without a picture gets the same placeholder or format badge as on the site,
+    and the warning the build would print.
+
+    Example: catalogue thumbnail content/data/S-BIAD1/worm.tif -o /tmp/worm.webp
+    """
+    from dataclasses import replace
+
+    from catalogue.imaging.thumbnail import site_thumbnail
+    from catalogue.steps.thumbnails import SETTINGS
+
+    result = site_thumbnail(path, replace(SETTINGS, max_size=size))
+    try:
+        _write_atomically(out, result.webp)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {out}: {exc.strerror or exc}") from None
+    info = result.info
+    what = f"format badge {info['badge']}" if info.get("badge") else "placeholder"
+    if info.get("ok"):
+        what = f"{info['width']} × {info['height']}"
+    click.echo(f"thumbnail: {out} ({what}, {len(result.webp)} bytes)", err=True)
+    if result.warning:
+        click.echo(f"warning: {path}: {result.warning}", err=True)
+        sys.exit(1)
+
+
+def _write_atomically(out: Path, data: bytes) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=out.parent, prefix=".thumbnail-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's 0600
+        os.replace(temp, out)
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
+
+
+@click.command()
+@click.argument("accession")
+@click.option(
+    "--content",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("content"),
+    show_default=True,
+    help="Content tree to read.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace values a curator already wrote.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Parallel workers reading headers (default: number of CPUs).",
+)
+@click.option(
+    "--executor",
+    default="local",
+    show_default=True,
+    metavar="SPEC",
+    help="Where headers are read: local, dask://HOST:PORT or dask-local.",
+)
+def harvest(
+    accession: str, content: Path, overwrite: bool, jobs: int | None, executor: str
+) -> None:
+    """Read image headers of a study's local files into its manifests.
+
+    For each manifest row whose file is under content/<data_root>/ACCESSION/, adds
+    SizeX, SizeY, SizeZ, SizeC, SizeT, PixelType and PhysicalSize{X,Y,Z} (with units)
+    columns. A value a curator wrote is kept unless --overwrite. Manifests are
+    rewritten atomically. A proposed image_acquisitions entry (instrument, objective,
+    pixel sizes, channels from OME-XML) is printed for study.yaml, not written.
+
+    Example: catalogue harvest S-BIAD1 --content content
+    """
+    from catalogue.imaging.harvest import HarvestError, harvest_study, proposal_yaml
+    from catalogue.pipeline.executors import ExecutorError, LazyExecutor, scheduler_address
+
+    if executor not in ("local", "dask-local"):
+        try:
+            scheduler_address(executor)
+        except ExecutorError as exc:
+            raise click.BadParameter(str(exc), param_hint="--executor") from None
+    try:
+        with LazyExecutor(executor, jobs or os.cpu_count() or 1) as runner:
+            report = harvest_study(
+                content,
+                accession,
+                overwrite=overwrite,
+                executor=runner,
+                echo=lambda m: click.echo(m, err=True),
+            )
+    except (HarvestError, ExecutorError) as exc:
+        click.echo(f"harvest: {exc}", err=True)
+        sys.exit(1)
+    for manifest in report.manifests:
+        for problem in manifest.problems:
+            click.echo(f"warning: {manifest.manifest}: {problem}", err=True)
+    text = proposal_yaml(report)
+    if text:
+        click.echo("# Proposed for study.yaml (not written; check before pasting):")
+        click.echo(text.rstrip("\n"))
+    else:
+        click.echo("# No acquisition metadata found in the files' headers.")
+
+
+COMMANDS.extend([inspect, thumbnail, harvest])

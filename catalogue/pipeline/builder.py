@@ -1,0 +1,327 @@
+"""``catalogue build``: load → plan steps → run or reuse → index → swap in atomically."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, TextIO
+
+from catalogue import problems as problems_mod
+from catalogue.imaging.localdata import local_images, zarr_links
+from catalogue.model import Catalogue
+from catalogue.pipeline.executors import Executor, LazyExecutor
+from catalogue.pipeline.output import Staging
+from catalogue.pipeline.plan import (
+    PlanError,
+    Step,
+    StepResult,
+    StepsFailed,
+    digest_of,
+    plan,
+    run_steps,
+)
+from catalogue.pipeline.state import STATE_FILE, BuildState, StepRecord, load_state
+from catalogue.readers.tree import load
+from catalogue.render import TEMPLATES, make_environment, templates_digest
+from catalogue.steps import search
+from catalogue.steps.api import api_steps
+from catalogue.steps.assets import asset_steps
+from catalogue.steps.citations import citation_steps
+from catalogue.steps.context import RenderContext, site_root
+from catalogue.steps.files import file_steps
+from catalogue.steps.pages import page_steps
+from catalogue.steps.redirects import case_sensitive, redirect_steps
+from catalogue.steps.sitemap import sitemap_steps
+from catalogue.steps.stats import stats_steps
+from catalogue.steps.thumbnails import file_thumbnail_steps, resolve_thumbs, thumbnail_steps
+from catalogue.steps.urllist import urllist_steps
+from catalogue.versions import Versions, read_history
+
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    content: Path
+    out: Path
+    today: dt.date
+    jobs: int | None = None
+    executor: str | None = None  # where heavy steps run: see catalogue.pipeline.executors
+    base_url: str | None = None
+    clean: bool = False
+    templates: Path = TEMPLATES
+    progress: TextIO | None = None  # a terminal to show progress on (None: quiet)
+
+
+class Progress:
+    """One line updated in place on a terminal (``phase 12/1,204``); silent elsewhere, so
+    logs and CI output keep only the closing summary."""
+
+    def __init__(self, label: str, total: int, stream: TextIO | None):
+        self.label, self.total, self.count, self.stream = label, total, 0, stream
+        self._shown = -1.0
+
+    def tick(self) -> None:
+        self.count += 1
+        if self.stream is None:
+            return
+        now = time.monotonic()
+        if now - self._shown > 0.1 or self.count == self.total:
+            self._shown = now
+            self.stream.write(f"\r{self.label} {self.count:,}/{self.total:,}")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.stream is not None and self.count:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+@dataclass
+class Tally:
+    run: int = 0
+    reused: int = 0
+    files: int = 0
+
+
+def _execute(
+    steps: list[Step],
+    staging: Staging,
+    old: BuildState,
+    new: BuildState,
+    jobs: int,
+    tally: Tally,
+    echo: Echo,
+    executor: Executor | None = None,
+    label: str = "build",
+    stream: TextIO | None = None,
+) -> None:
+    """Reuse steps whose digest is unchanged and whose files are still there; run the rest."""
+    to_run: list[Step] = []
+    for step in steps:
+        prev = old.steps.get(step.id)
+        if (
+            prev is not None
+            and prev.digest == step.digest
+            and prev.outputs == list(step.outputs)
+            and all(staging.reuse(o) for o in step.outputs)
+        ):
+            new.steps[step.id] = prev
+            tally.reused += 1
+            tally.files += len(step.outputs)
+            for w in prev.warnings:
+                echo(f"warning: {w}")
+            continue
+        to_run.append(step)
+    failures: list[tuple[str, str]] = []
+    progress = Progress(label, len(to_run), stream)
+    try:
+        results = run_steps(
+            [s for s in to_run if not s.streams], jobs, executor, done=progress.tick
+        )
+    except StepsFailed as exc:
+        failures += exc.failures
+        results = {}
+    for step in to_run:
+        if step.streams:
+            try:
+                results[step.id] = _run_streaming(step, staging)
+            except Exception as exc:
+                failures.append((step.id, f"{type(exc).__name__}: {exc}"))
+            progress.tick()
+    progress.close()
+    if failures:
+        raise StepsFailed(failures)
+    for step in to_run:
+        result = results[step.id]
+        for rel, data in sorted(result.files.items()):
+            staging.write(rel, data)
+        for w in result.warnings:
+            echo(f"warning: {w}")
+        new.steps[step.id] = StepRecord(
+            step.digest, list(step.outputs), list(result.warnings), dict(result.info)
+        )
+        tally.run += 1
+        tally.files += len(step.outputs)
+
+
+def _run_streaming(step: Step, staging: Staging) -> StepResult:
+    declared = set(step.outputs)
+
+    def open_output(rel: str) -> BinaryIO:
+        if rel not in declared:
+            raise PlanError(f"step {step.id} wrote undeclared output {rel}")
+        return staging.open(rel)
+
+    return step.make(open_output)
+
+
+def _search_index(
+    staging: Staging,
+    page_steps_: list[Step],
+    old: BuildState,
+    new: BuildState,
+    tally: Tally,
+    echo: Echo,
+) -> None:
+    version = search.pagefind_version()
+    digest = digest_of(
+        search.SEARCH_VERSION, version, sorted((s.id, s.digest) for s in page_steps_)
+    )
+    prev = old.steps.get("search:pagefind")
+    old_dir = staging.out / search.OUTPUT_DIR
+    if prev is not None and prev.digest == digest and old_dir.is_dir():
+        reused = [
+            p.relative_to(staging.out).as_posix() for p in sorted(old_dir.rglob("*")) if p.is_file()
+        ]
+        if all(staging.reuse(rel) for rel in reused):
+            new.steps["search:pagefind"] = prev
+            tally.reused += 1
+            tally.files += len(reused)
+            return
+        shutil.rmtree(staging.root / search.OUTPUT_DIR, ignore_errors=True)
+    summary = search.build_index(staging.root)
+    written = sorted(
+        p.relative_to(staging.root).as_posix()
+        for p in (staging.root / search.OUTPUT_DIR).rglob("*")
+        if p.is_file()
+    )
+    new.steps["search:pagefind"] = StepRecord(digest, written, [], {"summary": summary})
+    tally.run += 1
+    tally.files += len(written)
+    if summary:
+        echo(f"search: {summary}")
+
+
+def _context(
+    catalogue: Catalogue, options: BuildOptions, versions: Versions, **extras: Any
+) -> RenderContext:
+    """``extras``: the image results of phase 1 (thumbs, file_thumbs, viewers)."""
+    env = make_environment(options.templates)
+    return RenderContext(
+        catalogue=catalogue,
+        site=catalogue.site,
+        env=env,
+        templates_digest=templates_digest(options.templates),
+        versions=versions,
+        **extras,
+    )
+
+
+def _kept(out: Path) -> str:
+    return "the previous site is unchanged" if out.exists() else f"nothing was written to {out}"
+
+
+class BuildRefused(Exception):
+    """--out would replace something that is not a site this tool built."""
+
+
+def check_output_folder(content: Path, out: Path) -> None:
+    """The build replaces --out wholesale: never let that be the content or a stranger's
+    folder (a typo must not delete a content tree or a home directory)."""
+    c, o = content.resolve(), out.resolve()
+    if o == c or c.is_relative_to(o) or o.is_relative_to(c):
+        raise BuildRefused(f"--out {out} overlaps --content {content}; choose another folder")
+    if o.is_dir() and any(o.iterdir()) and not (o / STATE_FILE).is_file():
+        raise BuildRefused(
+            f"--out {out} is not empty and was not written by catalogue build "
+            f"(no {STATE_FILE}); choose a new or empty folder"
+        )
+    if o.exists() and not o.is_dir():
+        raise BuildRefused(f"--out {out} is a file, not a folder")
+
+
+def run_build(options: BuildOptions, echo: Echo) -> bool:
+    check_output_folder(options.content, options.out)
+    started = time.perf_counter()
+    catalogue, found = load(options.content, options.today)
+    if found:
+        echo(problems_mod.render(found))
+    if catalogue is None:
+        echo(f"build: stopped, {problems_mod.summary(found)}; {_kept(options.out)}")
+        return False
+    if options.base_url:
+        site = catalogue.site.model_copy(update={"base_url": options.base_url.rstrip("/")})
+        catalogue = catalogue.model_copy(update={"site": site})
+    history = read_history(options.content, catalogue)  # one git process for all studies
+    if history.note:
+        echo(f"versions: {history.note}")
+    jobs = options.jobs or os.cpu_count() or 1
+    old, reason = (BuildState(), "--clean") if options.clean else load_state(options.out)
+    if reason:
+        echo(f"build: full rebuild ({reason})")
+    new = BuildState(sources=dict(old.sources))
+    tally = Tally()
+    try:
+        with Staging(options.out) as staging:
+            # phase 1: images (their results decide what pages show)
+            t_steps, used = thumbnail_steps(catalogue, options.content, new.sources)
+            images = list(local_images(catalogue, options.content))
+            f_steps, file_used = file_thumbnail_steps(
+                catalogue, options.content, new.sources, images
+            )
+            with LazyExecutor(options.executor, jobs) as executor:
+                _execute(
+                    plan([*t_steps, *f_steps]),
+                    staging,
+                    old,
+                    new,
+                    jobs,
+                    tally,
+                    echo,
+                    executor,
+                    label="images",
+                    stream=options.progress,
+                )
+            root = site_root(catalogue.site)
+            thumbs = resolve_thumbs(used, new.steps, root)
+            file_thumbs = resolve_thumbs(file_used, new.steps, root)
+            viewers = zarr_links(catalogue, options.content, images)
+            # phase 2: pages, API, sitemap, assets
+            ctx = _context(
+                catalogue,
+                options,
+                history.versions,
+                thumbs=thumbs,
+                file_thumbs=file_thumbs,
+                viewers=viewers,
+            )
+            pages = page_steps(ctx)
+            steps = plan(
+                [
+                    *file_steps(ctx, options.content),
+                    *pages,
+                    *api_steps(ctx),
+                    *sitemap_steps(ctx),
+                    *stats_steps(ctx),
+                    *citation_steps(ctx),
+                    *asset_steps(options.templates / "static"),
+                    *redirect_steps(ctx, case_sensitive(staging.root)),
+                ]
+            )
+            steps = plan([*steps, *urllist_steps(ctx, steps)])  # urls.txt lists what they write
+            _execute(
+                steps, staging, old, new, jobs, tally, echo, label="pages", stream=options.progress
+            )
+            # phase 3: the search index over the written pages
+            _search_index(staging, pages, old, new, tally, echo)
+            new.sources = {k: v for k, v in new.sources.items() if (Path.cwd() / k).exists()}
+            staging.write(STATE_FILE, new.to_bytes())
+            staging.commit()
+    except StepsFailed as exc:
+        for step_id, why in exc.failures:
+            echo(f"error: step {step_id} failed: {why}")
+        echo(f"build: stopped, {len(exc.failures)} step(s) failed; {_kept(options.out)}")
+        return False
+    public = len(catalogue.public())
+    elapsed = time.perf_counter() - started
+    echo(
+        f"build: {public} public studies; {tally.files} files "
+        f"({tally.run} steps run, {tally.reused} reused) in {elapsed:.1f} s → {options.out}"
+    )
+    return True
