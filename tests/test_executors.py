@@ -13,9 +13,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from catalogue.pipeline import executors
 from catalogue.cli import main
 from catalogue.imaging.harvest import harvest_study
+from catalogue.pipeline import executors
 from catalogue.pipeline.executors import (
     DaskExecutor,
     ExecutorError,

@@ -1,4 +1,4 @@
-"""``catalogue deploy``: registered on the ``catalogue`` group (see cli.py)."""
+"""``catalogue deploy``: registered on the ``catalogue`` group (see ``cli/__init__.py``)."""
 
 from __future__ import annotations
 

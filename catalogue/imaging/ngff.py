@@ -15,7 +15,7 @@ import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from PIL import Image
@@ -41,7 +41,7 @@ class Group:
     """One zarr group's OME metadata, format-independent."""
 
     path: Path
-    zarr_format: int  # 2 or 3
+    zarr_format: Literal[2, 3]
     ome: dict[str, Any]  # v0.4: the .zattrs; v0.5: zarr.json attributes["ome"]
 
     @property

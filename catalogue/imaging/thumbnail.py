@@ -19,7 +19,7 @@ import contextlib
 import logging
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from PIL import (
     GifImagePlugin,
     Image,
     ImageDraw,
+    ImageFile,
     ImageFont,
     ImageOps,
     JpegImagePlugin,
@@ -128,7 +129,8 @@ class _LogCapture(logging.Filter):
     @contextlib.contextmanager
     def capture(self) -> Iterator[list[str]]:
         previous = getattr(self._local, "messages", None)
-        self._local.messages = messages = []
+        messages: list[str] = []
+        self._local.messages = messages
         try:
             yield messages
         finally:
@@ -205,7 +207,7 @@ def placeholder_webp(label: str, settings: ThumbnailSettings = DEFAULT_SETTINGS)
     left, top, right, bottom = ImageDraw.Draw(Image.new("L", (1, 1))).textbbox(
         (0, 0), text, font=font
     )
-    text_w, text_h = right - left, bottom - top
+    text_w, text_h = int(right - left), int(bottom - top)  # whole pixels for a bitmap font
     scale = max(1, min(int(size * 0.8) // max(text_w, 1), size // 4 // max(text_h, 1)))
     small_size = -(-size // scale)
     small = Image.new("RGB", (small_size, small_size), (200, 200, 200))
@@ -289,7 +291,8 @@ def _reason(exc: Exception, log: Sequence[str], path: Path) -> str:
 
 # --- PNG, JPEG, GIF, BMP -------------------------------------------------------------
 
-_PLUGINS = {
+# Constructors of Pillow's format plugins (ImageFile subclasses), by sniffed kind.
+_PLUGINS: dict[str, Callable[[Path], ImageFile.ImageFile]] = {
     "PNG": PngImagePlugin.PngImageFile,
     "JPEG": JpegImagePlugin.JpegImageFile,
     "GIF": GifImagePlugin.GifImageFile,

@@ -203,14 +203,17 @@ class _PlaneReader:
         )
         return np.moveaxis(small, (0, 1), (y, x))
 
-    def _reduce_page(self, page: tifffile.TiffPage, keyframe: tifffile.TiffPage) -> np.ndarray:
+    def _reduce_page(
+        self, page: tifffile.TiffPage | tifffile.TiffFrame, keyframe: tifffile.TiffPage
+    ) -> np.ndarray:
         """(sep, height/f, width/f, contig) from a memory map, one decode, or segments."""
         sep, _, height, width, contig = keyframe.shaped
         f = self.factor
-        reducers = [BlockReducer(height, width, contig, f, keyframe.dtype) for _ in range(sep)]
+        sample = _sample_dtype(keyframe)
+        reducers = [BlockReducer(height, width, contig, f, sample) for _ in range(sep)]
         handle = self.tif.filehandle
         if f > 1 and page.is_memmappable and handle.is_file and page.dataoffsets:
-            dtype = keyframe.dtype.newbyteorder(self.tif.byteorder)
+            dtype = sample.newbyteorder(self.tif.byteorder)
             mapped = np.memmap(
                 handle.path,
                 dtype=dtype,
@@ -236,12 +239,16 @@ class _PlaneReader:
         return np.stack([r.out for r in reducers])
 
     def _reduce_segments(
-        self, page: tifffile.TiffPage, keyframe: tifffile.TiffPage, reducers: list[BlockReducer]
+        self,
+        page: tifffile.TiffPage | tifffile.TiffFrame,
+        keyframe: tifffile.TiffPage,
+        reducers: list[BlockReducer],
     ) -> None:
         """Assemble strips or tiles into full-width bands and reduce band by band."""
         _, _, height, width, contig = keyframe.shaped
         band_rows = min(height, keyframe.tilelength if keyframe.is_tiled else keyframe.rowsperstrip)
-        if band_rows * width * contig * keyframe.dtype.itemsize > self.settings.max_held_bytes:
+        itemsize = _sample_dtype(keyframe).itemsize
+        if band_rows * width * contig * itemsize > self.settings.max_held_bytes:
             raise too_large(width, height)
         band: np.ndarray | None = None
         band_key: tuple[int, int] = (-1, -1)
@@ -284,6 +291,16 @@ class _PlaneReader:
                 else:
                     projected[key] = np.array(plane)
         return [projected[key] for key in sorted(projected)]
+
+
+def _sample_dtype(keyframe: tifffile.TiffPage) -> np.dtype:
+    """The page's sample type; tifffile has none for sample formats it cannot decode."""
+    if keyframe.dtype is None:
+        raise Unrenderable(
+            f"TIFF sample format {keyframe.sampleformat} with {keyframe.bitspersample} bits "
+            "is not supported"
+        )
+    return keyframe.dtype
 
 
 def _page_planes(

@@ -172,8 +172,13 @@ def _rows(path: Path | None) -> dict[str, tuple[int | None, str | None]]:
 def compare_files(old: Path | None, new: Path | None) -> FileChanges:
     """Row-level comparison of two manifests (skipped when their bytes are equal)."""
     out = FileChanges()
-    both = old is not None and new is not None and old.is_file() and new.is_file()
-    if both and old.read_bytes() == new.read_bytes():  # type: ignore[union-attr]
+    if (
+        old is not None
+        and new is not None
+        and old.is_file()
+        and new.is_file()
+        and old.read_bytes() == new.read_bytes()
+    ):
         return out
     before, after = _rows(old), _rows(new)
     for path, (size, sha) in after.items():
@@ -303,9 +308,9 @@ def study_changes(
                     what += f" ({_visibility(new, today)})"
             lines.append(what)
     if old.get("keywords") != new.get("keywords"):
-        before, after = set(old.get("keywords") or []), set(new.get("keywords") or [])
-        parts = [f"+{k!r}" for k in sorted(after - before, key=str)]
-        parts += [f"-{k!r}" for k in sorted(before - after, key=str)]
+        kw_old, kw_new = set(old.get("keywords") or []), set(new.get("keywords") or [])
+        parts = [f"+{k!r}" for k in sorted(kw_new - kw_old, key=str)]
+        parts += [f"-{k!r}" for k in sorted(kw_old - kw_new, key=str)]
         lines.append("keywords: " + (", ".join(parts) or "reordered"))
     for name in IDENTITY:
         change = _list_changes(name, old.get(name), new.get(name))

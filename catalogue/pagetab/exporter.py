@@ -161,7 +161,9 @@ class Exporter:
         section["subsections"] = subs
         for entry in self.pagetab.get("sections") or []:
             if isinstance(entry, dict) and entry.get("in") == "study":
-                subs.append(entry.get("section"))
+                kept = entry.get("section")
+                if isinstance(kept, dict):
+                    subs.append(kept)
         if (self.pagetab.get("links") or {}).get("study"):
             section.setdefault("links", []).extend(self.pagetab["links"]["study"])
         return section

@@ -94,10 +94,10 @@ def _find_file_list(conv: Conversion, name: str) -> Path | None:
             conv.used_lists.add(conv.file_lists[candidate])
             return conv.file_lists[candidate]
     if path_problem(name) is None:
-        for candidate in (
+        for beside in (
             conv.source.parent / name,
             *(conv.source.parent / f"{name}{ext}" for ext in (".json", ".tsv")),
         ):
-            if candidate.is_file():
-                return candidate
+            if beside.is_file():
+                return beside
     return None

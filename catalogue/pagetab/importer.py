@@ -253,10 +253,10 @@ class Importer:
         ]
         if "fields" in conv.extra:
             kept.append(f"extra.pagetab.fields: {', '.join(conv.extra['fields'])}")
-        for path in sorted(set(conv.file_lists.values()) - conv.used_lists):
+        for unused in sorted(set(conv.file_lists.values()) - conv.used_lists):
             # a mistyped or foreign file list must not vanish silently
             conv.missing.append(
-                f"{path}: given with --files, but no study component of the submission "
+                f"{unused}: given with --files, but no study component of the submission "
                 "names this file list; it was not imported"
             )
         return Imported(accession, study, conv.manifests, kept, conv.notes, conv.missing)

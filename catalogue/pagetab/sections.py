@@ -161,7 +161,7 @@ def _specimen(conv: Conversion, s: Section, path: str) -> dict[str, Any]:
     prep = s.take_one("Sample preparation protocol", "Sample preparation")
     if prep:
         record["preparation"] = prep
-    channels = []
+    channels: list[dict[str, Any]] = []
     for sub in (x for x in s.subsections if x.kind == "channel"):
         channel = {}
         for name, key in (("Stain", "stain"), ("Target", "target")):

@@ -240,8 +240,10 @@ def deploy_s3(
         report.deleted = len(stale)
         if not dry_run:
             for start in range(0, len(stale), 1000):
-                batch = [{"Key": k} for k in stale[start : start + 1000]]
-                client.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+                batch = stale[start : start + 1000]
+                client.delete_objects(
+                    Bucket=bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
+                )
     except (BotoCoreError, ClientError) as exc:
         raise DeployError(f"{target}: {exc}") from None
     return report

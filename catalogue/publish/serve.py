@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import functools
 import http.server
+import io
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from catalogue.pipeline.state import STATE_FILE
 
@@ -25,7 +28,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         ".pf_meta": "application/octet-stream",
     }
 
-    def send_head(self):  # type: ignore[no-untyped-def]
+    def send_head(self) -> io.BytesIO | BinaryIO | None:
         """As a deployed site would: no build-state file, no directory listings."""
         path = self.path.split("?", 1)[0].split("#", 1)[0]
         if path.rstrip("/").rsplit("/", 1)[-1] == STATE_FILE:
@@ -33,7 +36,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
             return None
         return super().send_head()
 
-    def list_directory(self, path):  # type: ignore[no-untyped-def]
+    def list_directory(self, path: str | os.PathLike[str]) -> io.BytesIO | None:
         self.send_error(404)
         return None
 

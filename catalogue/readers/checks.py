@@ -125,7 +125,8 @@ def check_study(
         return [str(k) for k in value] if isinstance(value, dict) else []
 
     affiliations = defined_keys("affiliations")
-    raw_authors = raw.get("authors") if isinstance(raw.get("authors"), list) else []
+    authors_value = raw.get("authors")
+    raw_authors = authors_value if isinstance(authors_value, list) else []
     for i, author in enumerate(raw_authors):
         keys = author.get("affiliations") if isinstance(author, dict) else None
         for j, key in enumerate(keys if isinstance(keys, list) else []):

@@ -7,6 +7,7 @@ import typing
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from catalogue.placeholders import is_placeholder
 from catalogue.problems import Problem, problem
@@ -134,7 +135,7 @@ __all__ = ["validate_marked"]
 def salvage(
     model: type[M],
     data: dict[str, Any],
-    exc_errors: list[dict[str, Any]],
+    exc_errors: list[ErrorDetails],
     placeholders: dict[str, Any],
 ) -> tuple[M | None, set[str], dict[str, list[int]]]:
     """A best-effort model of a record that failed validation, for the cross-record checks.

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+from pydantic_core import ErrorDetails
 
 Loc = tuple[str | int, ...]
 
@@ -23,7 +24,7 @@ class Marked:
     values: dict[Loc, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Loc, tuple[int, int]] = field(default_factory=dict)
     duplicates: list[tuple[Loc, int, int]] = field(default_factory=list)
-    errors: list[dict[str, Any]] = field(default_factory=list)  # validation errors, if any
+    errors: list[ErrorDetails] = field(default_factory=list)  # validation errors, if any
 
     def position(self, loc: Loc, prefer_key: bool = False) -> tuple[int, int]:
         """Best source position for ``loc``: the value, else its key, else the nearest parent."""

@@ -305,8 +305,9 @@ def _write_dataset(
                 values.append(dumps_json(preview).decode().strip() if preview else "")
             for c, value in enumerate(values):
                 buffers[c].append(value)
+            filtered = [fmt, *attributes]  # the text columns from 3 on have filter facts
             for c, st in stats.items():
-                st.add(values[c])
+                st.add(filtered[c - 3])
             if size is not None:
                 size_stats.add(raw_size)
                 if fmt in IMAGE_FORMATS:
