@@ -32,9 +32,7 @@ TODAY = dt.date(2026, 11, 25)
 def samples_dir() -> Path:
     """The real sample data kept in tests/data; its absence is an error, never a skip."""
     if not SAMPLES.is_dir():
-        raise FileNotFoundError(
-            f"test data not found at {SAMPLES}: the checkout is incomplete"
-        )
+        raise FileNotFoundError(f"test data not found at {SAMPLES}: the checkout is incomplete")
     return SAMPLES
 
 
