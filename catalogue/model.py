@@ -376,6 +376,10 @@ class ManifestSummary(Record):
     unknown_sizes: int
     formats: tuple[tuple[str, int], ...]  # (format, file count), sorted by format
     preview: tuple[FileRow, ...]  # first rows, for the study page
+    # distinct values of the text attribute columns (column, sorted values), for site-wide
+    # search of compounds, genes, plates …; a column with more than VALUE_LIMIT distinct
+    # values, or only numbers, or hashes and SMILES-like codes, is left out
+    values: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 class StudyState(StrEnum):

@@ -35,6 +35,7 @@ from catalogue.steps.citations import citation_steps
 from catalogue.steps.context import RenderContext, site_root
 from catalogue.steps.files import file_steps
 from catalogue.steps.pages import page_steps
+from catalogue.steps.query_index import query_index_steps
 from catalogue.steps.redirects import case_sensitive, redirect_steps
 from catalogue.steps.sitemap import sitemap_steps
 from catalogue.steps.stats import stats_steps
@@ -300,6 +301,7 @@ def run_build(options: BuildOptions, echo: Echo) -> bool:
                     *sitemap_steps(ctx),
                     *stats_steps(ctx),
                     *citation_steps(ctx),
+                    *query_index_steps(ctx),
                     *asset_steps(options.templates / "static"),
                     *redirect_steps(ctx, case_sensitive(staging.root)),
                 ]

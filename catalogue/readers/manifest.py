@@ -26,6 +26,12 @@ _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f]")
 RESERVED = ("url", "format", "preview")
 KNOWN = ("path", "size", "sha256")
 PREVIEW_ROWS = 10
+# distinct values kept per attribute column for site-wide search (a compound screen has
+# a few thousand compounds; a column with more is an identifier, not a vocabulary)
+VALUE_LIMIT = 5000
+# columns whose values are codes, not words a reader types
+_UNSEARCHED = re.compile(r"smiles|inchi|sha\d*|md5|checksum|hash|uri|url|path", re.IGNORECASE)
+_NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?%?$")
 
 
 def path_problem(p: str) -> str | None:
@@ -94,6 +100,8 @@ def _summarize(path: Path, rel: str) -> tuple[ManifestSummary | None, list[Probl
     count = total = unknown = 0
     formats: Counter[str] = Counter()
     preview: list[FileRow] = []
+    values: dict[str, set[str] | None] = {}
+    value_columns: list[str] = []
     for number, text in _lines(path, hasher):
         if text is None:
             problems.append(problem(rel, number, "E048", "line is not valid UTF-8"))
@@ -104,6 +112,10 @@ def _summarize(path: Path, rel: str) -> tuple[ManifestSummary | None, list[Probl
         if header is None:
             header = [c.strip() for c in cells]
             problems.extend(_header_problems(header, rel, number))
+            value_columns = [
+                c for c in header if c not in KNOWN and c and not _UNSEARCHED.search(c)
+            ]
+            values = {c: set() for c in value_columns}
             continue
         if len(cells) != len(header):
             problems.append(
@@ -154,6 +166,14 @@ def _summarize(path: Path, rel: str) -> tuple[ManifestSummary | None, list[Probl
         formats[file_format(p)] += 1
         if len(preview) < PREVIEW_ROWS:
             preview.append(_row(row, header, size, sha))
+        for column in value_columns:
+            seen = values[column]
+            if seen is not None:
+                value = row[column].strip()
+                if value:
+                    seen.add(value)
+                    if len(seen) > VALUE_LIMIT:
+                        values[column] = None
     if header is None:
         problems.append(problem(rel, 1, "E041", "manifest is empty: a header row is required"))
         return None, problems
@@ -168,7 +188,20 @@ def _summarize(path: Path, rel: str) -> tuple[ManifestSummary | None, list[Probl
         unknown_sizes=unknown,
         formats=tuple(sorted(formats.items())),
         preview=tuple(preview),
+        values=_searchable_values(values),
     ), problems
+
+
+def _searchable_values(
+    values: dict[str, set[str] | None],
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Columns whose distinct values are words a reader might search for."""
+    out = []
+    for column, seen in values.items():
+        if not seen or all(_NUMBER.match(v) for v in seen):
+            continue
+        out.append((column, tuple(sorted(seen))))
+    return tuple(out)
 
 
 def _header_problems(header: list[str], rel: str, line: int) -> list[Problem]:

@@ -19,7 +19,7 @@ from catalogue.model import ManifestSummary
 from catalogue.problems import Problem
 
 # bump with any change to what summarize() checks or returns
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"  # 2: summaries keep distinct attribute values
 
 
 def cache_dir() -> Path | None:

@@ -6,7 +6,8 @@ the one of a new build, so a URL that a paper may cite cannot silently disappear
 The list is computed from what the steps *declare* they write (before any of them runs)
 and from the redirect rules, sorted, one path a line. A line ending in ``*`` stands for
 every path under it (an old accession's folder redirects as a whole). Left out, because
-their names change by design and nobody cites them: the search index (``/pagefind/``),
+their names change by design and nobody cites them: the search indexes (``/pagefind/``,
+``/search/index/``),
 content-addressed thumbnails, static assets, the data chunks behind file tables, and the
 deployment files (web server rules, build state).
 """
@@ -22,7 +23,8 @@ from catalogue.steps.redirects import SERVER_FILES, plan_redirects, redirect_rul
 
 URLS_FILE = "urls.txt"
 INTERNAL = re.compile(
-    r"^(?:pagefind/|thumbnails/|static/|studies/[^/]+/files/[^/]+/data/|\.catalogue-state\.json$)"
+    r"^(?:pagefind/|search/index/|thumbnails/|static/|studies/[^/]+/files/[^/]+/data/"
+    r"|\.catalogue-state\.json$)"
 )
 
 

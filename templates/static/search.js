@@ -1,24 +1,39 @@
-// Faceted study search over the Pagefind index: free text plus filters for organism,
-// imaging method, licence, release year and collection. Filters are visible before any
-// text is typed (a catalogue is browsed as often as it is searched), and the state is
-// kept in the URL so a filtered view can be linked.
+// The search page: the query language of query.js over /search/index/, with facets whose
+// counts are disjunctive (OR within a facet, AND across facets), results that name the
+// file-list value a hit came from, and the whole state in the URL.
+import { SearchIndex, QueryError } from "./query.js";
+
 const page = document.getElementById("searchpage");
+const form = document.getElementById("search-form");
 const input = document.getElementById("search-input");
+const sortEl = document.getElementById("search-sort");
+const panel = document.getElementById("facets-panel");
 const facetsEl = document.getElementById("facets");
+const countEl = document.getElementById("filter-count");
 const statusEl = document.getElementById("status");
+const adviceEl = document.getElementById("advice");
 const resultsEl = document.getElementById("results");
 const moreEl = document.getElementById("more");
-const FACETS = ["organism", "imaging method", "licence", "release year", "collection"];
 const PAGE = 20;
+const COLLAPSED = 8;
+const root = page.dataset.root;
 
-const pagefind = await import(page.dataset.bundle + "pagefind.js");
-await pagefind.options({ baseUrl: page.dataset.root });
-await pagefind.init();
+const index = await SearchIndex.open(new URL(page.dataset.index, location.href).href);
+const FACETS = index.meta.facets;
 
 const params = new URLSearchParams(location.search);
 input.value = params.get("q") || "";
+sortEl.value = params.get("sort") || "relevance";
 const selected = {};
 for (const name of FACETS) selected[name] = new Set(params.getAll(name));
+const expanded = new Set();
+const facetFilter = {};
+
+// wide screens show the filters beside the results; phones fold them above the results
+const wide = window.matchMedia("(min-width: 48rem)");
+function placePanel() { panel.open = wide.matches; }
+wide.addEventListener("change", placePanel);
+placePanel();
 
 function el(tag, attrs = {}, text) {
   const node = document.createElement(tag);
@@ -27,108 +42,194 @@ function el(tag, attrs = {}, text) {
   return node;
 }
 
-function drawFacets(all, remaining) {
-  // redrawing replaces the checkboxes: keep keyboard focus on the one the reader was on
+function plural(n, one, many) { return `${n.toLocaleString("en")} ${n === 1 ? one : many}`; }
+
+function size(bytes) {
+  if (!bytes) return "";
+  const units = ["B", "kB", "MB", "GB", "TB", "PB"];
+  let i = 0;
+  let v = bytes;
+  while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
+  return `${v >= 100 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
+}
+
+function syncUrl() {
+  const p = new URLSearchParams();
+  if (input.value.trim()) p.set("q", input.value.trim());
+  if (sortEl.value !== "relevance") p.set("sort", sortEl.value);
+  for (const name of FACETS) for (const v of selected[name]) p.append(name, v);
+  const qs = p.toString();
+  history.replaceState(null, "", qs ? `?${qs}` : location.pathname);
+}
+
+function drawFacets(counts) {
   const focused = facetsEl.contains(document.activeElement) ? document.activeElement.id : null;
   facetsEl.replaceChildren();
+  let nSelected = 0;
   FACETS.forEach((name, i) => {
-    const values = all[name] || {};
-    const keys = Object.keys(values).sort((a, b) => name === "release year" ? b.localeCompare(a) : a.localeCompare(b));
+    const values = counts[name] || {};
+    let keys = Object.keys(values).filter((v) => values[v] > 0 || selected[name].has(v));
     if (!keys.length) return;
+    keys.sort((a, b) => name === "release year" ? b.localeCompare(a) : (values[b] - values[a]) || a.localeCompare(b));
     const box = el("fieldset", { class: "facet" });
     box.append(el("legend", {}, name));
-    keys.forEach((value, j) => {
-      const id = `f${i}-${j}`;
-      const count = remaining && remaining[name] ? (remaining[name][value] || 0) : values[value];
+    if (keys.length > COLLAPSED) {
+      const fid = `ff${i}`;
+      const lab = el("label", { for: fid, class: "visually-hidden" }, `Filter ${name} values`);
+      const filter = el("input", { type: "search", id: fid, class: "facet-filter", placeholder: `Find ${name}`, autocomplete: "off" });
+      filter.value = facetFilter[name] || "";
+      filter.addEventListener("input", () => { facetFilter[name] = filter.value; expanded.add(name); drawFacets(counts); });
+      box.append(lab, filter);
+    }
+    const wanted = (facetFilter[name] || "").toLowerCase();
+    const matching = keys.filter((v) => !wanted || v.toLowerCase().includes(wanted));
+    const shownKeys = expanded.has(name) ? matching : matching.slice(0, COLLAPSED);
+    shownKeys.forEach((value) => {
+      const id = `f${i}-${keys.indexOf(value)}`;
       const cb = el("input", { type: "checkbox", id, value });
       cb.checked = selected[name].has(value);
+      if (cb.checked) nSelected++;
       cb.addEventListener("change", () => {
         cb.checked ? selected[name].add(value) : selected[name].delete(value);
-        run();
+        run(true);
       });
-      const label = el("label", { for: id }, `${value} (${count})`);
-      const row = el("div", { class: "facet-value" });
+      const label = el("label", { for: id });
+      label.append(el("span", { class: "facet-name" }, value), el("span", { class: "facet-count" }, values[value].toLocaleString("en")));
+      const row = el("div", { class: values[value] ? "facet-value" : "facet-value muted" });
       row.append(cb, label);
       box.append(row);
     });
+    if (matching.length > COLLAPSED) {
+      const more = el("button", { type: "button", class: "facet-more" },
+        expanded.has(name) ? "Show fewer" : `Show all ${matching.length}`);
+      more.addEventListener("click", () => {
+        expanded.has(name) ? expanded.delete(name) : expanded.add(name);
+        drawFacets(counts);
+      });
+      box.append(more);
+    }
     facetsEl.append(box);
   });
+  for (const name of FACETS) for (const v of selected[name]) if (!Object.hasOwn(counts[name] || {}, v)) nSelected++;
+  countEl.textContent = nSelected ? `(${nSelected} selected)` : "";
   if (focused) {
     const again = document.getElementById(focused);
     if (again) again.focus();
   }
 }
 
-function filtersArg() {
-  const out = {};
-  for (const name of FACETS) if (selected[name].size) out[name] = { any: [...selected[name]] };
-  return out;
-}
-
-function syncUrl() {
-  const p = new URLSearchParams();
-  if (input.value.trim()) p.set("q", input.value.trim());
-  for (const name of FACETS) for (const v of selected[name]) p.append(name, v);
-  const qs = p.toString();
-  history.replaceState(null, "", qs ? `?${qs}` : location.pathname);
-}
-
-let current = [];
+let current = null;
 let shown = 0;
 let generation = 0;
 
-async function showMore() {
-  const mine = generation;
-  const batch = await Promise.all(current.slice(shown, shown + PAGE).map((r) => r.data()));
-  if (mine !== generation) return;
-  for (const data of batch) {
-    const li = el("li", { class: "result" });
-    const h = el("h2", { class: "result-title" });
-    h.append(el("a", { href: data.url }, data.meta.title || data.url));
-    const meta = el("p", { class: "result-meta" },
-      [data.meta.accession, data.meta.released && `released ${data.meta.released}`].filter(Boolean).join(" · "));
-    const excerpt = el("p", { class: "result-excerpt" });
-    excerpt.innerHTML = data.excerpt; // Pagefind escapes page text and adds only <mark>
-    if (data.meta.image) {
-      li.append(el("img", { src: data.meta.image, alt: "", width: "96", height: "96", loading: "lazy" }));
-    }
-    const body = el("div", { class: "result-body" });
-    body.append(h, meta, excerpt);
-    li.append(body);
-    resultsEl.append(li);
-  }
-  shown += batch.length;
-  moreEl.hidden = shown >= current.length;
+function filesUrl(doc, hit) {
+  const p = new URLSearchParams();
+  p.append(`f.${hit.column}`, hit.value);
+  return `${doc.url}files/${encodeURIComponent(hit.dataset)}/?${p}`;
 }
 
-const allFilters = await pagefind.filters();
+async function showMore() {
+  const mine = generation;
+  const ids = current.ids.slice(shown, shown + PAGE);
+  const docs = await index.docs(ids);
+  const hits = await Promise.all(ids.map((i) => index.fileHits(i, current.tree)));
+  if (mine !== generation) return;
+  docs.forEach((doc, k) => {
+    const li = el("li", { class: "result" });
+    if (doc.thumbnail) li.append(el("img", { src: doc.thumbnail, alt: "", width: "96", height: "96", loading: "lazy" }));
+    const body = el("div", { class: "result-body" });
+    const h = el("h2", { class: "result-title" });
+    h.append(el("a", { href: doc.url }, doc.title));
+    const meta = el("p", { class: "result-meta" });
+    const facts = [doc.accession, `released ${doc.released}`];
+    meta.textContent = facts.join(" · ");
+    body.append(h, meta, el("p", { class: "result-excerpt" }, doc.snippet));
+    if (hits[k].length) {
+      const list = el("ul", { class: "result-hits", "aria-label": "Matching file-list values" });
+      for (const hit of hits[k]) {
+        const item = el("li");
+        item.append(`In dataset ${hit.dataset}: ${hit.column} = `);
+        item.append(el("a", { href: filesUrl(doc, hit) }, hit.value));
+        list.append(item);
+      }
+      body.append(list);
+    }
+    li.append(body);
+    resultsEl.append(li);
+  });
+  shown += docs.length;
+  moreEl.hidden = shown >= current.ids.length;
+}
 
-async function run() {
+function advise(result, hasFilters) {
+  adviceEl.replaceChildren();
+  if (result.total) return;
+  const p = el("p", { class: "advice" });
+  const parts = [];
+  if (result.suggestions.length) {
+    p.append("Did you mean ");
+    result.suggestions.forEach((s, i) => {
+      if (i) p.append(i === result.suggestions.length - 1 ? " or " : ", ");
+      const q = input.value.replace(s.word, s.suggestion);
+      const a = el("a", { href: `?q=${encodeURIComponent(q)}` }, s.suggestion);
+      a.addEventListener("click", (e) => { e.preventDefault(); input.value = q; run(true); });
+      p.append(a);
+    });
+    p.append("?");
+    parts.push(p);
+  }
+  if (hasFilters) {
+    const q = el("p", { class: "advice" });
+    q.append("Filters narrow the results: ");
+    const b = el("button", { type: "button", class: "button" }, "clear all filters");
+    b.addEventListener("click", () => { for (const n of FACETS) selected[n].clear(); run(true); });
+    q.append(b);
+    parts.push(q);
+  }
+  adviceEl.append(...parts);
+}
+
+async function run(now = false) {
   syncUrl();
   const mine = ++generation;
-  const term = input.value.trim();
-  const filters = filtersArg();
+  if (!now) {
+    await new Promise((r) => setTimeout(r, 150));
+    if (mine !== generation) return;
+  }
+  const filters = {};
+  for (const name of FACETS) if (selected[name].size) filters[name] = [...selected[name]];
   const hasFilters = Object.keys(filters).length > 0;
-  if (!term && !hasFilters) {
-    current = [];
+  let result;
+  try {
+    result = await index.search(input.value, { filters, sort: sortEl.value });
+  } catch (err) {
+    if (!(err instanceof QueryError)) throw err;
+    if (mine !== generation) return;
+    statusEl.textContent = `The query cannot be read: ${err.message}.`;
+    adviceEl.replaceChildren();
     resultsEl.replaceChildren();
     moreEl.hidden = true;
-    statusEl.textContent = "Type a word or choose a filter.";
-    drawFacets(allFilters, null);
     return;
   }
-  const search = await pagefind.debouncedSearch(term || null, { filters }, 150);
-  if (search === null || mine !== generation) return;
-  current = search.results;
+  if (mine !== generation) return;
+  current = result;
   shown = 0;
   resultsEl.replaceChildren();
-  const n = current.length;
-  statusEl.textContent = `${n} ${n === 1 ? "study" : "studies"} found`;
-  drawFacets(allFilters, search.filters);
+  const q = input.value.trim();
+  if (result.total) {
+    statusEl.textContent = `${plural(result.total, "study", "studies")} found`;
+  } else if (result.missing.length) {
+    statusEl.textContent = `No study matches: nothing in the archive contains ${result.missing.map((m) => `"${m}"`).join(", ")}.`;
+  } else {
+    statusEl.textContent = q ? `No study matches "${q}"${hasFilters ? " with these filters" : ""}.` : "No study matches these filters.";
+  }
+  advise(result, hasFilters);
+  drawFacets(result.facets);
   await showMore();
 }
 
-input.addEventListener("input", run);
+form.addEventListener("submit", (e) => { e.preventDefault(); run(true); });
+input.addEventListener("input", () => run());
+sortEl.addEventListener("change", () => run(true));
 moreEl.addEventListener("click", showMore);
-drawFacets(allFilters, null);
-run();
+run(true);

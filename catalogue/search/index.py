@@ -1,0 +1,250 @@
+"""The static search index: exact words by field, facets as bit sets, numbers for ranges.
+
+Why not a general full-text engine: readers of an archive search for exact things (a gene,
+a compound, an accession, an organism) and combine them (``organism:"Mus musculus" NOT
+simulated``, ``released:2020..2023``), and they expect facet counts that add up. Prefix and
+fuzzy matching (what general site-search tools do by default) answers an unknown word with
+unrelated studies, and facet counts computed after filtering are wrong for OR within a
+facet. This index gives the browser what it needs to evaluate such queries exactly, and
+keeps what a first search downloads small by splitting everything into files fetched on
+demand:
+
+``search/index/meta.json``
+    the entry point: counts, shard and block sizes, facet names, attribute fields, and a
+    content hash per file (the browser appends it as ``?v=`` so caches never mix builds);
+``w<k>.json``
+    word shards: ``{key: postings}``; a key is a stemmed word (``cell``) or, for attribute
+    values, ``word@column`` (``amodiaquine@compound_name``); a key lives in the shard of a
+    hash of its first three characters, so a prefix query ``nuc*`` reads one shard;
+``facets.json``
+    per facet, per value, the set of studies;
+``d<k>.json``, ``v<k>.json``
+    per block of studies, what a result shows (title, URL, thumbnail, snippet …) and the
+    distinct attribute values per dataset (to name the dataset and value a hit came from);
+``n-released.json``, ``n-size.json``, ``n-files.json``, ``n-title.json``
+    per study, its release day, size, file count and title rank, for ranges and sorting.
+
+Studies are numbered 0…N-1 in accession order. Postings are base64 of unsigned LEB128
+varints: (gap, field mask) pairs for words, gaps alone for ``@column`` keys. Sets of
+studies are either the same gap lists (prefix ``d``) or bit sets (prefix ``b``, bit i of
+byte i // 8 is study i), whichever is smaller. The same format is read by
+``templates/static/query.js`` and ``catalogue/search/query.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import re
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from catalogue.search.text import FIELDS, column_field, keys, words
+
+FORMAT = 1
+DOC_BLOCK = 64  # studies per d<k>.json / v<k>.json
+SNIPPET = 220  # characters of description shown in a result
+# studies per word shard: the shard count grows with the archive (and is known before
+# the words are, so that the build can declare its outputs up front)
+STUDIES_PER_SHARD = 25
+MAX_SHARDS = 4096
+# distinct values per dataset column kept for naming a hit (the rest are still indexed)
+VALUES_SHOWN = 2000
+
+_MD_LINK = re.compile(r"\]\([^)]*\)|<[^>]+>|https?://\S+")
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass
+class StudyText:
+    """What the index holds of one study, from the model alone."""
+
+    accession: str
+    title: str
+    url: str
+    thumbnail: str
+    released: str  # ISO date
+    description: str
+    size: int
+    files: int
+    fields: dict[str, list[str]]  # field name -> texts
+    facets: dict[str, list[str]]  # facet name -> values
+    # dataset id -> column -> distinct values
+    values: dict[str, dict[str, Sequence[str]]] = field(default_factory=dict)
+
+
+def varint(out: bytearray, n: int) -> None:
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return
+
+
+def encode_gaps(ids: Iterable[int], masks: Iterable[int] | None = None) -> str:
+    out = bytearray()
+    last = -1
+    if masks is None:
+        for i in ids:
+            varint(out, i - last - 1)
+            last = i
+    else:
+        for i, m in zip(ids, masks, strict=True):
+            varint(out, i - last - 1)
+            varint(out, m)
+            last = i
+    return base64.b64encode(bytes(out)).decode()
+
+
+def encode_set(ids: Sequence[int], n: int) -> str:
+    """A set of studies as gaps or as a bit set, whichever is shorter."""
+    gaps = encode_gaps(ids)
+    bits_len = (n + 7) // 8
+    if len(gaps) * 3 // 4 <= bits_len:
+        return "d" + gaps
+    bits = bytearray(bits_len)
+    for i in ids:
+        bits[i >> 3] |= 1 << (i & 7)
+    return "b" + base64.b64encode(bytes(bits)).decode()
+
+
+def shard_of(key: str, shards: int) -> int:
+    """Shard of a key: a hash of its first three characters (so prefixes share a shard)."""
+    return zlib.crc32(key[:3].encode()) % shards
+
+
+def shard_count(studies: int) -> int:
+    return max(1, min(MAX_SHARDS, math.ceil(studies / STUDIES_PER_SHARD)))
+
+
+def plain(markdown_text: str) -> str:
+    """Description text as a reader sees it, without link targets or markup."""
+    text = _MD_LINK.sub(" ", markdown_text)
+    text = re.sub(r"[#*_`>|\[\]]+", " ", text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def snippet(text: str) -> str:
+    if len(text) <= SNIPPET:
+        return text
+    cut = text.rfind(" ", 0, SNIPPET)
+    return text[: cut if cut > SNIPPET // 2 else SNIPPET] + "…"
+
+
+def _dump(obj: object) -> bytes:
+    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True)).encode()
+
+
+def build(studies: Sequence[StudyText], facet_names: Sequence[str]) -> dict[str, bytes]:
+    """Every file of the index, named relative to ``search/index/``."""
+    n = len(studies)
+    postings: dict[str, dict[int, int]] = {}
+    column_keys: dict[str, set[int]] = {}
+    columns: dict[str, str] = {}  # query field -> a column name as manifests spell it
+    for i, s in enumerate(studies):
+        for field_name, texts in s.fields.items():
+            bit = FIELDS[field_name]
+            for text in texts:
+                for key in keys(text):
+                    if len(key) < 2:
+                        continue
+                    slot = postings.setdefault(key, {})
+                    slot[i] = slot.get(i, 0) | bit
+        for by_column in s.values.values():
+            for column, vals in by_column.items():
+                qfield = column_field(column)
+                if not qfield:
+                    continue
+                columns.setdefault(qfield, column)
+                for value in vals:
+                    for key in keys(value):
+                        if len(key) < 2:
+                            continue
+                        slot = postings.setdefault(key, {})
+                        slot[i] = slot.get(i, 0) | FIELDS["files"]
+                        column_keys.setdefault(f"{key}@{qfield}", set()).add(i)
+    files: dict[str, bytes] = {}
+    shards = shard_count(n)
+    shard_maps: list[dict[str, str]] = [{} for _ in range(shards)]
+    for key in sorted(postings):
+        ids = sorted(postings[key])
+        shard_maps[shard_of(key, shards)][key] = encode_gaps(ids, [postings[key][i] for i in ids])
+    for key in sorted(column_keys):
+        shard_maps[shard_of(key, shards)][key] = encode_gaps(sorted(column_keys[key]))
+    for k, shard in enumerate(shard_maps):
+        files[f"w{k}.json"] = _dump(shard)
+
+    facets: dict[str, dict[str, str]] = {}
+    for name in facet_names:
+        by_value: dict[str, list[int]] = {}
+        for i, s in enumerate(studies):
+            for value in sorted(set(s.facets.get(name, ()))):
+                by_value.setdefault(value, []).append(i)
+        facets[name] = {v: encode_set(ids, n) for v, ids in sorted(by_value.items())}
+    files["facets.json"] = _dump(facets)
+
+    for b in range(math.ceil(n / DOC_BLOCK)):
+        block = studies[b * DOC_BLOCK : (b + 1) * DOC_BLOCK]
+        files[f"d{b}.json"] = _dump(
+            [
+                [s.accession, s.title, s.url, s.thumbnail, s.released, snippet(s.description)]
+                for s in block
+            ]
+        )
+        files[f"v{b}.json"] = _dump(
+            [
+                {
+                    ds: {c: list(v[:VALUES_SHOWN]) for c, v in sorted(cols.items())}
+                    for ds, cols in sorted(s.values.items())
+                }
+                for s in block
+            ]
+        )
+
+    epoch = _days
+    files["n-released.json"] = _dump([epoch(s.released) for s in studies])
+    files["n-size.json"] = _dump([s.size for s in studies])
+    files["n-files.json"] = _dump([s.files for s in studies])
+    order = sorted(range(n), key=lambda i: (" ".join(words(studies[i].title)), i))
+    rank = [0] * n
+    for r, i in enumerate(order):
+        rank[i] = r
+    files["n-title.json"] = _dump(rank)
+
+    meta = {
+        "format": FORMAT,
+        "studies": n,
+        "shards": shards,
+        "block": DOC_BLOCK,
+        "fields": sorted(FIELDS),
+        "columns": dict(sorted(columns.items())),
+        "facets": list(facet_names),
+        "files": {
+            name: hashlib.sha256(data).hexdigest()[:12] for name, data in sorted(files.items())
+        },
+    }
+    files["meta.json"] = _dump(meta)
+    return files
+
+
+def _days(iso: str) -> int:
+    import datetime as dt
+
+    return (dt.date.fromisoformat(iso) - dt.date(1970, 1, 1)).days
+
+
+def output_names(n: int) -> list[str]:
+    """File names of an index of n studies."""
+    shards = shard_count(n)
+    names = ["meta.json", "facets.json", "n-released.json", "n-size.json", "n-files.json"]
+    names.append("n-title.json")
+    names += [f"w{k}.json" for k in range(shards)]
+    for b in range(math.ceil(n / DOC_BLOCK)):
+        names += [f"d{b}.json", f"v{b}.json"]
+    return names

@@ -1,0 +1,108 @@
+"""The search index behind /search/ and ``catalogue search`` (see catalogue/search/index.py).
+
+Built from the model, never from pages, and only from public studies: an embargoed or
+withdrawn study contributes no word, no facet value and no number.
+"""
+
+from __future__ import annotations
+
+from catalogue.model import StudyEntry
+from catalogue.pipeline.plan import Step, StepResult, digest_of
+from catalogue.search import index
+from catalogue.steps.context import RenderContext
+
+OUTPUT_DIR = "search/index"
+# bump when what is indexed changes
+INDEX_VERSION = "1"
+FACETS = ("organism", "imaging method", "licence", "release year", "collection")
+
+
+def study_text(ctx: RenderContext, entry: StudyEntry) -> index.StudyText:
+    study = entry.study
+    acc = study.accession
+    thumb = ""
+    for ds in study.datasets:
+        t = ctx.thumbs.get((acc, ds.id))
+        if t is not None and t.ok:
+            thumb = t.url
+            break
+    collection = ctx.site.collections.get(study.collection)
+    collection_title = collection.title if collection else study.collection
+    rembi: list[str] = []
+    for sample in study.biosamples.values():
+        rembi += [sample.biological_entity or "", sample.description or ""]
+        rembi += [*sample.intrinsic_variables, *sample.extrinsic_variables]
+        rembi += list(sample.experimental_variables)
+    for spec in study.specimens.values():
+        rembi += [spec.preparation or "", spec.description or ""]
+        rembi += [f"{c.stain or ''} {c.target or ''}" for c in spec.signal_channels]
+    for acq in study.image_acquisitions.values():
+        rembi += [acq.instrument or "", acq.parameters or "", acq.description or ""]
+    for ann in study.annotations.values():
+        rembi += [ann.type or "", ann.method or "", ann.description or ""]
+    for ana in study.analyses.values():
+        rembi += [ana.description or "", *ana.software]
+    for ds in study.datasets:
+        rembi += [ds.title, ds.description or ""]
+    description = index.plain(study.description)
+    summaries = entry.manifests
+    return index.StudyText(
+        accession=acc,
+        title=study.title,
+        url=ctx.study_url(acc),
+        thumbnail=thumb,
+        released=study.release_date.isoformat(),
+        description=description,
+        size=sum(m.total_size for m in summaries.values()),
+        files=sum(m.count for m in summaries.values()),
+        fields={
+            "accession": [acc],
+            "title": [study.title],
+            "description": [description],
+            "author": [a.name for a in study.authors],
+            "keyword": list(study.keywords),
+            "organism": [f"{o.scientific_name} {o.common_name or ''}" for o in study.organisms],
+            "method": [m.name for m in study.imaging_methods],
+            "licence": [study.license],
+            "collection": [study.collection, collection_title],
+            "publication": [f"{p.title} {p.authors or ''}" for p in study.publications],
+            "rembi": [t for t in rembi if t],
+        },
+        facets={
+            "organism": [o.scientific_name for o in study.organisms],
+            "imaging method": [m.name for m in study.imaging_methods],
+            "licence": [study.license],
+            "release year": [str(study.release_date.year)],
+            "collection": [collection_title],
+        },
+        values={ds: dict(m.values) for ds, m in sorted(summaries.items()) if m.values},
+    )
+
+
+def query_index_steps(ctx: RenderContext) -> list[Step]:
+    public = ctx.catalogue.public()
+    if not public:
+        return []
+    names = tuple(f"{OUTPUT_DIR}/{name}" for name in index.output_names(len(public)))
+    accessions = {e.study.accession for e in public}
+    thumbs = sorted(
+        (acc, ds, t.url, t.ok)
+        for (acc, ds), t in ctx.thumbs.items()
+        if t is not None and acc in accessions
+    )
+    collections = sorted((k, c.title) for k, c in ctx.site.collections.items())
+    digest = digest_of(
+        INDEX_VERSION,
+        index.FORMAT,
+        ctx.root,
+        collections,
+        [(e.study.accession, e.source_digest) for e in public],
+        thumbs,
+    )
+
+    def make() -> StepResult:
+        texts = [study_text(ctx, e) for e in public]
+        files = index.build(texts, FACETS)
+        return StepResult(files={f"{OUTPUT_DIR}/{name}": data for name, data in files.items()})
+
+    return [Step(id="search:index", outputs=names, digest=digest, make=make)]
