@@ -385,7 +385,6 @@ export class SearchIndex {
   async evalTerm(node, scores) {
     const field = node.field;
     const n = this.n;
-    if (!node.keys.length) return { bits: new Bits(n), empty: true };
     let columns = null;
     let mask = 0;
     if (field) {
@@ -397,7 +396,7 @@ export class SearchIndex {
           throw new QueryError(`unknown field ${field}: (known: ${known.join(", ")})`, node.pos);
         }
       }
-      if (FACET_OF[field] && !node.prefix) {
+      if (FACET_OF[field] && !node.prefix && node.keys.length) {
         const values = await this.facet(FACET_OF[field]);
         const wanted = normalise(node.raw).trim();
         const hit = Object.keys(values).find((v) => normalise(v) === wanted);
@@ -408,6 +407,7 @@ export class SearchIndex {
         }
       }
     }
+    if (!node.keys.length) return { bits: new Bits(n) };
     // one set per key; a prefix key is the union of the keys it opens
     let result = null;
     let common = null; // per study, the fields every key of a phrase shares

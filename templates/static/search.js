@@ -94,7 +94,8 @@ function drawFacets(counts) {
         run(true);
       });
       const label = el("label", { for: id });
-      label.append(el("span", { class: "facet-name" }, value), el("span", { class: "facet-count" }, values[value].toLocaleString("en")));
+      label.append(el("span", { class: "facet-name" }, value), " ",
+        el("span", { class: "facet-count" }, `(${values[value].toLocaleString("en")})`));
       const row = el("div", { class: values[value] ? "facet-value" : "facet-value muted" });
       row.append(cb, label);
       box.append(row);
