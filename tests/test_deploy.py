@@ -3,9 +3,11 @@ endpoint (moto's server on 127.0.0.1), over a built test site."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -19,6 +21,7 @@ from catalogue.cli import main
 from catalogue.pipeline.state import STATE_FILE
 
 from .conftest import ROOTS, build_site, free_port, tree_digest
+from .webserver import nginx_serving, request
 
 
 @pytest.fixture(scope="module")
@@ -36,19 +39,173 @@ def published(site: Path) -> dict[str, str]:
     return {k: v for k, v in tree_digest(site).items() if k != STATE_FILE}
 
 
-def test_folder_deploy_is_complete_and_skips_the_state(site: Path, tmp_path: Path):
+def releases_of(dest: Path) -> list[str]:
+    folder = dest.parent / f"{dest.name}.releases"
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def test_folder_deploy_is_a_symlink_to_a_complete_release(site: Path, tmp_path: Path):
     dest = tmp_path / "www"
     result = deploy("--out", str(site), "--to", str(dest))
     assert result.exit_code == 0, result.output
-    deployed = tree_digest(dest)
-    assert deployed.pop(".catalogue-deploy")  # the marker that allows the next deploy
-    assert deployed == published(site)
+    assert dest.is_symlink()
+    (first,) = releases_of(dest)
+    assert os.readlink(dest) == f"www.releases/{first}"  # relative: the pair can move
+    # the release holds the site and nothing else: no state file, no deploy marker
+    assert tree_digest(dest) == published(site)
+    assert (tmp_path / "www.releases" / ".catalogue-deploy").is_file()
     n = len(published(site))
     assert f"{n} uploaded, 0 unchanged, 0 deleted" in result.output
     (dest / "stale.html").write_text("old")
     result = deploy("--out", str(site), "--to", str(dest))
     assert f"0 uploaded, {n} unchanged, 1 deleted" in result.output
     assert not (dest / "stale.html").exists()
+    assert len(releases_of(dest)) == 2
+    # unchanged files are hard links into the previous release, not copies
+    second = tmp_path / "www.releases" / releases_of(dest)[1]
+    assert (second / "index.html").stat().st_nlink >= 2
+
+
+def test_dry_run_changes_nothing(site: Path, tmp_path: Path):
+    dest = tmp_path / "www"
+    result = deploy("--out", str(site), "--to", str(dest), "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "uploaded" in result.output and "(dry run)" in result.output
+    assert not dest.exists() and not (tmp_path / "www.releases").exists()
+
+
+def test_a_folder_of_the_earlier_one_folder_layout_becomes_the_first_release(
+    site: Path, tmp_path: Path
+):
+    dest = tmp_path / "www"
+    dest.mkdir()
+    (dest / "index.html").write_text("the site deployed before releases")
+    (dest / ".catalogue-deploy").write_text("written by catalogue deploy\n")
+    result = deploy("--out", str(site), "--to", str(dest))
+    assert result.exit_code == 0, result.output
+    assert dest.is_symlink() and tree_digest(dest) == published(site)
+    old, new = releases_of(dest)
+    assert old.startswith("000000-")
+    result = CliRunner().invoke(main, ["rollback", "--to", str(dest)])
+    assert result.exit_code == 0, result.output
+    assert (dest / "index.html").read_text() == "the site deployed before releases"
+    assert not (dest / ".catalogue-deploy").exists()  # the marker left the served folder
+
+
+def test_a_symlink_that_deploy_did_not_make_is_refused(site: Path, tmp_path: Path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "precious.txt").write_text("keep me")
+    dest = tmp_path / "www"
+    dest.symlink_to(elsewhere)
+    result = deploy("--out", str(site), "--to", str(dest))
+    assert result.exit_code == 1
+    assert "symlink that catalogue deploy did not make" in result.output
+    assert os.readlink(dest) == str(elsewhere)
+    assert (elsewhere / "precious.txt").read_text() == "keep me"
+
+
+def other_version(site: Path, tmp_path: Path) -> Path:
+    """The same site with every HTML page changed, as a new build would change them."""
+    other = tmp_path / "site-b"
+    shutil.copytree(site, other)
+    for page in other.rglob("*.html"):
+        page.write_bytes(page.read_bytes() + b"<!-- version B -->\n")
+    return other
+
+
+def test_100_deploys_under_a_polling_nginx_never_miss_a_page(site: Path, tmp_path: Path):
+    """Readers poll pages, API, assets and thumbnails through nginx (which follows the
+    symlink) while the site is deployed 100 times, alternating two versions: every answer
+    is a 200 with the complete old or new file, never a 404 or a mix."""
+    site_b = other_version(site, tmp_path)
+    thumb = next((site / "thumbnails").glob("*.webp")).relative_to(site).as_posix()
+    paths = {
+        "/": "index.html",
+        "/studies/S-BIAD1/": "studies/S-BIAD1/index.html",
+        "/api/v1/studies.json": "api/v1/studies.json",
+        "/static/style.css": "static/style.css",
+        f"/{thumb}": thumb,
+        "/search/": "search/index.html",
+    }
+    versions = {p: {(site / f).read_bytes(), (site_b / f).read_bytes()} for p, f in paths.items()}
+    dest = tmp_path / "www"
+    assert deploy("--out", str(site), "--to", str(dest)).exit_code == 0
+    failures: list[str] = []
+    seen: set[bytes] = set()
+    answered = 0
+    done = threading.Event()
+
+    def poll(port: int) -> None:
+        nonlocal answered
+        while not done.is_set():
+            for path, bodies in versions.items():
+                status, _, body = request(port, path)
+                answered += 1
+                if status != 200 or body not in bodies:
+                    failures.append(f"{path}: {status}, {len(body)} bytes")
+                if path == "/":
+                    seen.add(body)
+
+    (tmp_path / "nginx").mkdir()
+    with nginx_serving(dest, tmp_path / "nginx") as port:
+        readers = [threading.Thread(target=poll, args=(port,)) for _ in range(2)]
+        for reader in readers:
+            reader.start()
+        try:
+            for i in range(100):
+                result = deploy(
+                    "--out", str(site_b if i % 2 == 0 else site), "--to", str(dest), "--keep", "3"
+                )
+                assert result.exit_code == 0, result.output
+        finally:
+            done.set()
+            for reader in readers:
+                reader.join(timeout=30)
+        assert not failures, failures[:10]
+        assert answered >= 200, answered  # the readers really polled during the deploys
+        assert len(seen) == 2  # and saw both versions come and go
+        assert len(releases_of(dest)) == 3  # --keep 3
+        # the last deploy was version A; rollback serves version B through nginx again
+        result = CliRunner().invoke(main, ["rollback", "--to", str(dest)])
+        assert result.exit_code == 0, result.output
+        for path, file in paths.items():
+            status, _, body = request(port, path)
+            assert status == 200 and body == (site_b / file).read_bytes(), path
+        # the marker and the other releases are beside the served folder, never in it
+        for path in ("/.catalogue-deploy", "/.catalogue-state.json", "/../www.releases/"):
+            assert request(port, path)[0] in (400, 404), path
+
+
+def test_rollback_returns_to_the_previous_release_then_further(site: Path, tmp_path: Path):
+    site_b = other_version(site, tmp_path)
+    dest = tmp_path / "www"
+    for version in (site, site_b, site):
+        assert deploy("--out", str(version), "--to", str(dest)).exit_code == 0
+    first, second, third = releases_of(dest)
+    rollback = CliRunner().invoke(main, ["rollback", "--to", str(dest)])
+    assert rollback.exit_code == 0, rollback.output
+    assert f"-> www.releases/{second} (was {third})" in rollback.output
+    assert tree_digest(dest) == published(site_b)
+    rollback = CliRunner().invoke(main, ["rollback", "--to", str(dest)])
+    assert tree_digest(dest) == published(site) and os.readlink(dest).endswith(first)
+    rollback = CliRunner().invoke(main, ["rollback", "--to", str(dest)])
+    assert rollback.exit_code == 1 and "no release older than" in rollback.output
+    # a named release, e.g. forward again to the newest
+    rollback = CliRunner().invoke(main, ["rollback", "--to", str(dest), "--release", third])
+    assert rollback.exit_code == 0 and os.readlink(dest).endswith(third)
+    rollback = CliRunner().invoke(main, ["rollback", "--to", str(dest), "--release", "nope"])
+    assert rollback.exit_code == 1 and "no release 'nope'" in rollback.output
+    # a deploy after a rollback is newer than every kept release
+    assert deploy("--out", str(site), "--to", str(dest), "--keep", "2").exit_code == 0
+    assert releases_of(dest) == [third, releases_of(dest)[-1]]
+
+
+def test_rollback_of_what_deploy_did_not_make_is_a_message(tmp_path: Path):
+    for target in (str(tmp_path / "nothing"), "s3://bucket/site", "rsync://host/module/"):
+        result = CliRunner().invoke(main, ["rollback", "--to", target])
+        assert result.exit_code == 1, target
+        assert result.output.startswith("rollback: ") and "Traceback" not in result.output
 
 
 def test_folder_deploy_never_replaces_a_strangers_folder(site: Path, tmp_path: Path):

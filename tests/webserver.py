@@ -1,17 +1,24 @@
 """The URL contract a real web server must keep over a built site, shared by the nginx
 and Apache tests: each test module starts its server (module fixtures ``site`` and
-``server``) and subclasses ``UrlContract`` to run every check against it."""
+``server``) and subclasses ``UrlContract`` to run every check against it.
+``nginx_serving`` starts Debian's nginx with the documented server block over any folder
+(the nginx tests, and the deploy test that polls a release symlink through it)."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import os
 import re
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+
+from .conftest import ROOT, free_port
 
 
 def request(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
@@ -43,6 +50,73 @@ def wait_until_serving(proc: subprocess.Popen, port: int, name: str, log: Path) 
                 logged = log.read_text() if log.exists() else ""
                 pytest.fail(f"{name} did not start:\n{errors}\n{logged}")
             time.sleep(0.1)
+
+
+NGINX = Path("/usr/sbin/nginx")
+DOC = ROOT / "docs" / "deploy-nginx.md"
+
+
+def documented_config() -> str:
+    """The first nginx block of docs/deploy-nginx.md, the one users copy."""
+    text = DOC.read_text(encoding="utf-8")
+    section = text.split("## A working server block", 1)[1]
+    found = re.search(r"```nginx\n(.*?)```", section, re.S)
+    assert found, "docs/deploy-nginx.md lost its server block"
+    return found.group(1)
+
+
+def nginx_conf(prefix: Path, site: Path, port: int) -> str:
+    block = documented_config()
+    assert "/srv/catalogue/build" in block and "listen 80;" in block
+    block = block.replace("/srv/catalogue/build", str(site)).replace(
+        "listen 80;", f"listen 127.0.0.1:{port};"
+    )
+    user = "user root;\n" if os.geteuid() == 0 else ""  # workers must read tmp_path
+    temp = "\n".join(
+        f"    {name}_temp_path {prefix / name};"
+        for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    return (
+        f"daemon off;\n{user}worker_processes 1;\npid {prefix / 'nginx.pid'};\n"
+        f"error_log {prefix / 'error.log'};\n"
+        "events { worker_connections 64; }\n"
+        "http {\n"
+        "    include /etc/nginx/mime.types;\n"
+        "    default_type application/octet-stream;\n"
+        "    access_log off;\n"
+        f"{temp}\n"
+        f"{block}\n"
+        "}\n"
+    )
+
+
+@contextlib.contextmanager
+def nginx_serving(root: Path, prefix: Path) -> Iterator[int]:
+    """Debian's nginx with the documented server block over ``root``; yields its port."""
+    if not NGINX.is_file():
+        pytest.fail(f"{NGINX} not found: run scripts/test, which installs Debian's nginx")
+    port = free_port()
+    conf = prefix / "nginx.conf"
+    conf.write_text(nginx_conf(prefix, root, port), encoding="utf-8")
+    log = prefix / "error.log"
+    check = subprocess.run(
+        [str(NGINX), "-t", "-p", str(prefix), "-c", str(conf), "-e", str(log)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stderr
+    proc = subprocess.Popen(
+        [str(NGINX), "-p", str(prefix), "-c", str(conf), "-e", str(log)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_until_serving(proc, port, "nginx", log)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def assert_redirect(server: int, path: str, target: str) -> None:

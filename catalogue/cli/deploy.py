@@ -1,4 +1,5 @@
-"""``catalogue deploy``: registered on the ``catalogue`` group (see ``cli/__init__.py``)."""
+"""``catalogue deploy`` and ``catalogue rollback``, registered on the ``catalogue`` group
+(see ``cli/__init__.py``)."""
 
 from __future__ import annotations
 
@@ -25,12 +26,22 @@ from catalogue.cli.options import out_option
     metavar="URL",
     help="S3-compatible endpoint (default: AWS, or $AWS_ENDPOINT_URL).",
 )
+@click.option(
+    "--keep",
+    type=click.IntRange(min=2),
+    default=5,
+    show_default=True,
+    metavar="N",
+    help="Folder targets: releases kept (the one served and N-1 to roll back to).",
+)
 @click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
-def deploy(out: Path, target: str, endpoint_url: str | None, dry_run: bool) -> None:
+def deploy(out: Path, target: str, endpoint_url: str | None, keep: int, dry_run: bool) -> None:
     """Publish the built site to a folder, an rsync target or S3-compatible storage.
 
-    Example: catalogue deploy --to s3://my-archive/site --endpoint-url https://s3.example.org
+    Example: catalogue deploy --to /srv/www/archive --keep 5
 
+    A folder target becomes a symlink to a release in DEST.releases/, switched in one
+    atomic rename; `catalogue rollback --to DEST` returns to the previous release.
     Unchanged files are not sent again; the build-state file is never published. Exits 1
     when the target cannot be written.
     """
@@ -44,6 +55,7 @@ def deploy(out: Path, target: str, endpoint_url: str | None, dry_run: bool) -> N
             echo=lambda m: click.echo(m, err=True),
             dry_run=dry_run,
             endpoint_url=endpoint_url,
+            keep=keep,
         )
     except DeployError as exc:
         click.echo(f"deploy: {exc}", err=True)
@@ -51,4 +63,47 @@ def deploy(out: Path, target: str, endpoint_url: str | None, dry_run: bool) -> N
     click.echo(report.line(target) + (" (dry run)" if dry_run else ""), err=True)
 
 
-COMMANDS: list[click.Command] = [deploy]
+@click.command()
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    metavar="DEST",
+    help="The folder target of earlier deploys (the symlink, e.g. /srv/www/archive).",
+)
+@click.option(
+    "--release",
+    default=None,
+    metavar="NAME",
+    help="A release of DEST.releases/ to serve (default: the one before the current).",
+)
+@click.option("--dry-run", is_flag=True, help="Say which release would be served; change nothing.")
+def rollback(target: str, release: str | None, dry_run: bool) -> None:
+    """Serve the previous release of a folder target again, in one atomic switch.
+
+    Example: catalogue rollback --to /srv/www/archive
+
+    Run it again to go one more release back; `--release NAME` picks one (they are
+    listed in DEST.releases/). The release rolled back from is kept until pruned. rsync
+    and S3 targets keep no releases: deploy the earlier build again (docs/deploy.md).
+    Exits 1 when there is nothing to return to.
+    """
+    from catalogue.publish.deploy import DeployError, is_rsync
+    from catalogue.publish.deploy import rollback as run
+
+    if target.startswith("s3://") or is_rsync(target):
+        click.echo(
+            f"rollback: {target}: only folder targets keep releases; deploy the earlier "
+            "build again (see docs/deploy.md)",
+            err=True,
+        )
+        sys.exit(1)
+    try:
+        line = run(Path(target), release=release, dry_run=dry_run)
+    except DeployError as exc:
+        click.echo(f"rollback: {exc}", err=True)
+        sys.exit(1)
+    click.echo(line + (" (dry run)" if dry_run else ""), err=True)
+
+
+COMMANDS: list[click.Command] = [deploy, rollback]

@@ -2,8 +2,10 @@
 
 Each target is updated so that readers never see a half-published site for long:
 
-- a folder is replaced by a complete copy in one rename (the old copy is kept until the
-  new one is in place);
+- a folder target ``DEST`` is a symlink to one complete release in ``DEST.releases/``;
+  a deploy writes a new release there, then renames a new symlink over ``DEST`` (one
+  atomic step: a reader never finds a page missing), keeps the last N releases, and
+  ``catalogue rollback`` points ``DEST`` back at an earlier one;
 - rsync uses ``--delay-updates`` (every changed file lands at the end, together) and
   ``--delete-after``;
 - S3-compatible storage has no rename, so objects go up in dependency order: files named
@@ -17,12 +19,18 @@ The build-state file never leaves the machine.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import datetime as dt
+import errno
+import fcntl
 import hashlib
 import mimetypes
 import os
+import re
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -31,7 +39,13 @@ from catalogue.pipeline.state import STATE_FILE
 
 Echo = Callable[[str], None]
 
-MARKER = ".catalogue-deploy"  # in a deployed folder: the next deploy may replace it
+RELEASE_RE = re.compile(r"^(\d{6,})-(\d{8}T\d{6}Z)$")  # <sequence>-<UTC time>
+DEFAULT_KEEP = 5  # releases kept by a folder deploy: the current one and four to return to
+MARKER = ".catalogue-deploy"  # beside the releases of a folder target: ours to replace
+MARKER_TEXT = (
+    "Written by catalogue deploy. The folder beside this one's name without '.releases'\n"
+    "is a symlink to one of the releases here; `catalogue rollback` switches it back.\n"
+)
 ENTRY_POINTS = ("sitemap.xml", "feed.xml", "urls.txt", "robots.txt", "index.html")
 IMMUTABLE = ("thumbnails/", "pagefind/fragment/", "pagefind/index/", "pagefind/filter/")
 TYPES = {
@@ -78,56 +92,275 @@ def site_files(site: Path) -> list[str]:
 
 
 def deploy(
-    site: Path, target: str, echo: Echo, dry_run: bool = False, endpoint_url: str | None = None
+    site: Path,
+    target: str,
+    echo: Echo,
+    dry_run: bool = False,
+    endpoint_url: str | None = None,
+    keep: int = DEFAULT_KEEP,
 ) -> Report:
     if target.startswith("s3://"):
         return deploy_s3(site, target, echo, dry_run, endpoint_url)
-    if target.startswith("rsync://") or (
-        ":" in target.split("/", 1)[0] and not Path(target).exists()
-    ):
+    if is_rsync(target):
         return deploy_rsync(site, target, echo, dry_run)
-    return deploy_folder(site, Path(target), echo, dry_run)
+    return deploy_folder(site, Path(target), echo, dry_run, keep)
 
 
-# --- a folder -----------------------------------------------------------------------------
+def is_rsync(target: str) -> bool:
+    return target.startswith("rsync://") or (
+        ":" in target.split("/", 1)[0] and not Path(target).exists()
+    )
 
 
-def deploy_folder(site: Path, dest: Path, echo: Echo, dry_run: bool) -> Report:
-    files = site_files(site)
-    site, dest = site.resolve(), dest.resolve()
-    if dest == site or dest.is_relative_to(site) or site.is_relative_to(dest):
+# --- a folder: releases behind a symlink ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Releases:
+    """Where the releases of a folder target live: ``<DEST>.releases/`` beside ``DEST``.
+
+    Beside, not inside: the web server's root is ``DEST`` (the symlink), so neither the
+    other releases nor the marker file can ever be served.
+    """
+
+    dest: Path
+
+    @property
+    def folder(self) -> Path:
+        return self.dest.parent / f"{self.dest.name}.releases"
+
+    @property
+    def marker(self) -> Path:
+        return self.folder / MARKER
+
+    def names(self) -> list[str]:
+        """Complete releases, oldest first (a half-written one has a temporary name)."""
+        if not self.folder.is_dir():
+            return []
+        found = [p.name for p in self.folder.iterdir() if RELEASE_RE.match(p.name) and p.is_dir()]
+        return sorted(found, key=lambda n: int(n.split("-", 1)[0]))
+
+    def current(self) -> str | None:
+        """The release ``DEST`` points to, or None when ``DEST`` is not our symlink."""
+        if not self.dest.is_symlink():
+            return None
+        target = Path(os.readlink(self.dest))
+        if target.parent != Path(self.folder.name) or not RELEASE_RE.match(target.name):
+            return None
+        return target.name if self.marker.is_file() else None
+
+    def next_name(self, today: dt.datetime) -> str:
+        names = self.names()
+        seq = int(names[-1].split("-", 1)[0]) + 1 if names else 1
+        return f"{seq:06d}-{today:%Y%m%dT%H%M%SZ}"
+
+
+def _check_target(site: Path, dest: Path) -> None:
+    real = dest.parent.resolve() / dest.name
+    if real == site or real.is_relative_to(site) or site.is_relative_to(real):
         raise DeployError(f"{dest} overlaps the built site {site}")
+
+
+def deploy_folder(
+    site: Path, dest: Path, echo: Echo, dry_run: bool, keep: int = DEFAULT_KEEP
+) -> Report:
+    """Copy the site into a new release folder, then point ``DEST`` at it in one rename.
+
+    A reader resolves ``DEST`` once per file it opens and finds either the whole old
+    release or the whole new one. Files unchanged since the current release are hard
+    links to it (releases are never written to once complete, so sharing is safe).
+    """
+    files = site_files(site)
+    site = site.resolve()
+    dest = Path(os.path.abspath(dest))
+    _check_target(site, dest)
+    releases = Releases(dest)
+    current_dir = _current_folder(releases)
     report = Report(uploaded=len(files))
-    if dest.exists() and not dest.is_dir():
-        raise DeployError(f"{dest} is a file, not a folder")
-    if dest.is_dir() and any(dest.iterdir()) and not (dest / MARKER).is_file():
-        raise DeployError(
-            f"refusing to replace {dest}: it is not empty and was not written by catalogue "
-            f"deploy (no {MARKER}); deploy into a new or empty folder"
-        )
-    if dest.exists():
-        old = {p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()} - {MARKER}
+    if current_dir is not None:
+        old = {p.relative_to(current_dir).as_posix() for p in current_dir.rglob("*") if p.is_file()}
+        old -= {MARKER}
+        same = {f for f in files if f in old and _same_file(site / f, current_dir / f)}
         report.deleted = len(old - set(files))
-        same = [f for f in files if f in old and _same_file(site / f, dest / f)]
         report.unchanged, report.uploaded = len(same), len(files) - len(same)
+    else:
+        same = set()
     if dry_run:
         return report
-    staging = dest.parent / f".{dest.name}.deploy-{os.getpid()}"
-    previous = dest.parent / f".{dest.name}.previous-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        for rel in files:
-            target = staging / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(site / rel, target)
-        (staging / MARKER).write_text("written by catalogue deploy; replaced on each deploy\n")
-        if dest.exists():
-            os.rename(dest, previous)
-        os.rename(staging, dest)
-    finally:
+    with _locked(releases):
+        name = releases.next_name(dt.datetime.now(dt.UTC))
+        staging = releases.folder / f".incomplete-{name}"
         shutil.rmtree(staging, ignore_errors=True)
-    shutil.rmtree(previous, ignore_errors=True)
+        try:
+            for rel in files:
+                out = staging / rel
+                out.parent.mkdir(parents=True, exist_ok=True)
+                if rel in same and current_dir is not None and _link(current_dir / rel, out):
+                    continue
+                shutil.copy2(site / rel, out)
+            os.rename(staging, releases.folder / name)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        _switch(releases, name)
+        _prune(releases, keep)
+    echo(f"deploy: {dest} -> {releases.folder.name}/{name}")
     return report
+
+
+def _current_folder(releases: Releases) -> Path | None:
+    """The folder now served at DEST, after checking that DEST is ours to replace."""
+    dest = releases.dest
+    current = releases.current()
+    if current is not None:
+        return releases.folder / current
+    if dest.is_symlink():
+        raise DeployError(
+            f"refusing to replace {dest}: it is a symlink that catalogue deploy did not "
+            f"make (expected one into {releases.folder.name}/ with {MARKER} there)"
+        )
+    if dest.exists() and not dest.is_dir():
+        raise DeployError(f"{dest} is a file, not a folder")
+    if dest.is_dir() and any(dest.iterdir()):
+        if not (dest / MARKER).is_file():
+            raise DeployError(
+                f"refusing to replace {dest}: it is not empty and was not written by "
+                f"catalogue deploy (no {MARKER}); deploy into a new or empty folder"
+            )
+        return dest  # the layout of earlier versions: one folder, the marker inside
+    return None
+
+
+@contextlib.contextmanager
+def _locked(releases: Releases) -> Iterator[None]:
+    """One deploy or rollback at a time per target (a lock beside the releases)."""
+    releases.folder.mkdir(parents=True, exist_ok=True)
+    if not releases.marker.is_file():
+        _write_atomic(releases.marker, MARKER_TEXT)
+    with open(releases.folder / ".lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DeployError(f"{releases.dest}: another deploy or rollback is running") from None
+        yield
+
+
+def _switch(releases: Releases, name: str) -> None:
+    """Point DEST at ``<DEST>.releases/<name>`` atomically: a new symlink renamed over it."""
+    dest = releases.dest
+    link = dest.parent / f".{dest.name}.link-{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        link.unlink()
+    os.symlink(f"{releases.folder.name}/{name}", link)  # relative: the pair can move
+    try:
+        if dest.is_symlink() or not dest.exists():
+            os.replace(link, dest)
+        else:
+            _replace_folder(releases, link)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            link.unlink()
+    _fsync_dir(dest.parent)
+
+
+def _replace_folder(releases: Releases, link: Path) -> None:
+    """DEST is still a real folder (empty, or the one-folder layout of earlier versions).
+
+    rename() cannot put a symlink over a folder; Linux's renameat2(RENAME_EXCHANGE)
+    swaps the two names in one step, so readers still never miss a page. The old folder
+    then becomes the oldest release (a rollback target), without its marker.
+    """
+    dest = releases.dest
+    if not _exchange(link, dest):  # no renameat2: a moment without DEST, once
+        os.rename(dest, link.with_name(link.name + ".old"))
+        os.replace(link, dest)
+        os.rename(link.with_name(link.name + ".old"), link)
+    # `link` now names the old folder
+    if not any(link.iterdir()):
+        link.rmdir()
+        return
+    with contextlib.suppress(FileNotFoundError):
+        (link / MARKER).unlink()
+    stamp = dt.datetime.fromtimestamp(link.stat().st_mtime, dt.UTC)
+    os.rename(link, releases.folder / f"{0:06d}-{stamp:%Y%m%dT%H%M%SZ}")
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two names atomically (Linux renameat2); False where the system cannot."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
+    renameat2.argtypes += [ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _prune(releases: Releases, keep: int) -> None:
+    """Remove the oldest releases beyond ``keep``, never the one being served."""
+    current = releases.current()
+    names = [n for n in releases.names() if n != current]
+    for name in names[: max(0, len(names) - (keep - 1))]:
+        shutil.rmtree(releases.folder / name)
+    for stale in releases.folder.glob(".incomplete-*"):  # left by an interrupted deploy
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def rollback(dest: Path, release: str | None = None, dry_run: bool = False) -> str:
+    """Serve an earlier release again: by default the newest one older than the current."""
+    dest = Path(os.path.abspath(dest))
+    releases = Releases(dest)
+    current = releases.current()
+    if current is None:
+        raise DeployError(
+            f"{dest} was not deployed as releases by catalogue deploy: nothing to roll back to"
+        )
+    names = releases.names()
+    if release is not None:
+        if release not in names:
+            kept = ", ".join(names) or "none"
+            raise DeployError(f"{dest}: no release {release!r} (kept: {kept})")
+        target = release
+    else:
+        seq = int(current.split("-", 1)[0])
+        older = [n for n in names if int(n.split("-", 1)[0]) < seq]
+        if not older:
+            raise DeployError(
+                f"{dest}: no release older than {current} is kept (raise --keep on deploy)"
+            )
+        target = older[-1]
+    if not dry_run and target != current:
+        with _locked(releases):
+            _switch(releases, target)
+    return f"rollback: {dest} -> {releases.folder.name}/{target} (was {current})"
+
+
+def _link(src: Path, out: Path) -> bool:
+    try:
+        os.link(src, out)
+    except OSError:  # another file system, or links not allowed: copy instead
+        return False
+    return True
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _same_file(a: Path, b: Path) -> bool:
