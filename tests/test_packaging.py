@@ -45,6 +45,18 @@ def test_wheel_ships_the_type_marker_licence_templates_and_data(wheel: zipfile.Z
     assert b"Version 2.0, January 2004" in wheel.read(licence)
 
 
+def test_wheel_ships_every_module_of_the_package(wheel: zipfile.ZipFile):
+    """A new sub-package missing from pyproject's list would be missing for every user."""
+    names = set(wheel.namelist())
+    modules = sorted(
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "catalogue").rglob("*.py")
+        if "__pycache__" not in p.parts
+    )
+    missing = [m for m in modules if m not in names]
+    assert not missing, f"add their packages to [tool.setuptools] packages: {missing}"
+
+
 def test_wheel_metadata_names_licence_authors_keywords_and_classifiers(wheel: zipfile.ZipFile):
     meta_name = next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
     meta = email.message_from_bytes(wheel.read(meta_name))
