@@ -31,6 +31,7 @@ _SUFFIXES: tuple[tuple[str, str], ...] = (
     (".mrc", "MRC"),
     (".mrcs", "MRC"),
     (".map", "MRC"),
+    (".rec", "MRC"),
     (".dm3", "DM3"),
     (".dm4", "DM4"),
     (".h5", "HDF5"),

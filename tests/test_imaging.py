@@ -700,13 +700,8 @@ def test_z_stack_beyond_the_budget_shows_the_middle_plane(tmp_path: Path) -> Non
 @pytest.mark.parametrize(
     ("name", "content", "badge"),
     [
-        ("a.czi", b"ZISRAWFILE" + bytes(100), "CZI"),
-        ("a.tif", b"ZISRAWFILE" + bytes(100), "CZI"),  # the bytes decide, not the name
-        ("a.lif", b"\x70\x00\x00\x00\x10\x00\x00\x00\x2a" + bytes(100), "LIF"),
-        ("a.nd2", b"\xda\xce\xbe\x0a" + bytes(100), "ND2"),
         ("a.ims", b"\x89HDF\r\n\x1a\n" + bytes(100), "Imaris"),
         ("a.h5", b"\x89HDF\r\n\x1a\n" + bytes(100), "HDF5"),
-        ("a.mrc", bytes(1024), "MRC"),
         ("a.dm4", b"\x00\x00\x00\x04" + bytes(100), "DM4"),
         ("a.jp2", b"\x00\x00\x00\x0cjP  \r\n\x87\n" + bytes(100), "JPEG 2000"),
     ],
@@ -722,6 +717,27 @@ def test_known_formats_without_reader_get_a_badge(
     assert published.warning is None
     assert published.info == {"ok": False, "width": 256, "height": 256, "badge": badge}
     assert published.webp == placeholder_webp(badge)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "kind"),
+    [
+        ("a.czi", b"ZISRAWFILE" + bytes(100), "CZI"),
+        ("a.tif", b"ZISRAWFILE" + bytes(100), "CZI"),  # the bytes decide, not the name
+        ("a.lif", b"\x70\x00\x00\x00\x10\x00\x00\x00\x2a" + bytes(100), "LIF"),
+        ("a.nd2", b"\xda\xce\xbe\x0a" + bytes(100), "ND2"),
+        ("a.mrc", bytes(1024), "MRC"),
+    ],
+    ids=["czi", "czi-named-tif", "lif", "nd2", "mrc"],
+)
+def test_formats_with_a_reader_warn_on_garbage(
+    tmp_path: Path, name: str, content: bytes, kind: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    published = site_thumbnail(path)
+    assert published.webp == placeholder_webp("no preview")
+    assert published.warning and kind in published.warning
 
 
 def test_site_thumbnail_of_a_broken_file_is_a_placeholder_with_a_warning(samples: Path) -> None:

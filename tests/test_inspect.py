@@ -157,10 +157,15 @@ def test_inspect_command(samples: Path, tmp_path: Path) -> None:
     assert broken.exit_code == 1
     assert "invalid offset" in json.loads(broken.output)["warning"]
     assert "Traceback" not in broken.output
-    badge = tmp_path / "x.nd2"
-    badge.write_bytes(b"\xda\xce\xbe\x0a" + bytes(64))
+    badge = tmp_path / "x.dm4"
+    badge.write_bytes(b"\x00\x00\x00\x04" + bytes(64))
     known = runner.invoke(main, ["inspect", str(badge)])
-    assert known.exit_code == 0 and json.loads(known.output)["format"] == "ND2"
+    assert known.exit_code == 0 and json.loads(known.output)["format"] == "DM4"
+    garbage = tmp_path / "x.nd2"
+    garbage.write_bytes(b"\xda\xce\xbe\x0a" + bytes(64))
+    bad = runner.invoke(main, ["inspect", str(garbage)])
+    assert bad.exit_code == 1 and json.loads(bad.output)["format"] == "ND2"
+    assert "Traceback" not in bad.output
     missing = runner.invoke(main, ["inspect", str(tmp_path / "nope.tif")])
     assert missing.exit_code == 1 and json.loads(missing.output)["warning"] == "file not found"
 

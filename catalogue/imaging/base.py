@@ -11,7 +11,8 @@ from dataclasses import dataclass
 # Bump whenever the pixels or bytes of a thumbnail could change for the same input and
 # settings: it is part of every thumbnail's file name, so old names cannot survive.
 # 2: area-averaged reduction while reading, histogram percentiles, OME-Zarr, badges.
-THUMBNAILER_VERSION = "2"
+# 3: real thumbnails for ND2, LIF, CZI and MRC (were format badges).
+THUMBNAILER_VERSION = "3"
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,10 @@ from catalogue.imaging.ngff import (
     read_group,
     read_level,
 )
+from catalogue.imaging.stacks import stack_record
 from catalogue.imaging.thumbnail import _PLUGINS, _TIFFFILE_LOG, _reason, sniff
+from catalogue.imaging.vendor import FORMATS as STACK_FORMATS
+from catalogue.imaging.vendor import MissingReader, open_stack
 
 DIMENSIONS = ("X", "Y", "Z", "C", "T")
 # OME unit symbols for TIFF resolution units; OME's default length unit is µm.
@@ -68,12 +71,18 @@ def inspect_image(path: Path) -> dict[str, Any]:
                 record.update(_tiff(path))
             elif kind == "OME-Zarr":
                 record.update(_zarr(path))
+            elif kind in STACK_FORMATS:
+                with open_stack(path, kind) as stack:
+                    record.update(stack_record(stack))
             else:
                 record.update(_pillow(path, kind))
         record["readable"] = True
     except Badge as exc:
         record["format"] = str(exc)
         record["note"] = "no reader for this format here; metadata not read"
+    except MissingReader as exc:
+        record["format"] = kind
+        record["warning"] = str(exc)
     except Unrenderable as exc:
         record["format"] = record["format"] or (kind if kind != "file" else None)
         record["warning"] = str(exc)
@@ -96,7 +105,17 @@ def _tiff(path: Path) -> dict[str, Any]:
         if not tif.series:
             raise ValueError("no image found")  # tifffile's log usually says why
         series = tif.series[0]
-        fmt = "OME-TIFF" if tif.is_ome else "SVS" if tif.is_svs else "TIFF"
+        fmt = (
+            "OME-TIFF"
+            if tif.is_ome
+            else "SVS"
+            if tif.is_svs
+            else "LSM"
+            if tif.is_lsm
+            else "ImageJ TIFF"
+            if tif.is_imagej
+            else "TIFF"
+        )
         sizes = dict(zip(series.axes, series.shape, strict=True))
         samples = sizes.get("S", 1)
         dims = {
@@ -122,7 +141,58 @@ def _tiff(path: Path) -> dict[str, Any]:
             out.update(_metamorph(tif.stk_metadata))
         if tif.is_ome and tif.ome_metadata:
             out.update(_ome_xml(tif.ome_metadata))
+        if tif.is_lsm and tif.lsm_metadata:
+            out.update(_lsm(tif.lsm_metadata, dims))
+        if tif.is_imagej and tif.imagej_metadata:
+            out.update(_imagej(tif.imagej_metadata, dims))
         return out
+
+
+def _lsm(meta: dict[str, Any], dims: dict[str, int]) -> dict[str, Any]:
+    """Zeiss LSM (CZ_LSMINFO tag): voxel sizes in metres, channel names and colours."""
+    out: dict[str, Any] = {}
+    physical = {}
+    for axis in ("X", "Y", "Z"):
+        value = _float(meta.get(f"VoxelSize{axis}"))
+        # an unset Z step is stored as a tiny placeholder (1e-19 m)
+        if value and value > 1e-12 and (axis != "Z" or dims.get("Z", 1) > 1):
+            physical[axis] = _size(value * 1e6, "µm")
+    if physical:
+        out["physical_size"] = physical
+    colours = meta.get("ChannelColors") or {}
+    names = list(colours.get("ColorNames") or [])
+    values = list(colours.get("Colors") or [])
+    if names:
+        out["channels"] = [
+            {
+                "name": str(name),
+                "colour": "#{:02X}{:02X}{:02X}".format(*values[i][:3])
+                if i < len(values) and len(values[i]) >= 3
+                else None,
+            }
+            for i, name in enumerate(names)
+        ]
+    scan = meta.get("ScanInformation") or {}
+    if isinstance(scan, dict) and scan.get("Objective"):
+        objective: dict[str, Any] = {"model": str(scan["Objective"])}
+        found = re.search(r"(\d+(?:\.\d+)?)x/(\d+(?:\.\d+)?)", objective["model"])
+        if found:
+            objective["magnification"] = float(found.group(1))
+            objective["na"] = float(found.group(2))
+        out["instrument"] = {"microscope": "Zeiss LSM", "objectives": [objective]}
+    return out
+
+
+def _imagej(meta: dict[str, Any], dims: dict[str, int]) -> dict[str, Any]:
+    """ImageJ hyperstacks: channel labels (``Labels``) and the frame interval."""
+    out: dict[str, Any] = {}
+    labels = meta.get("Labels")
+    channels = dims.get("C", 1)
+    if isinstance(labels, list) and channels > 1 and len(labels) >= channels:
+        out["channels"] = [{"name": str(label), "colour": None} for label in labels[:channels]]
+    if _float(meta.get("finterval")):
+        out["frame_interval"] = {"value": _float(meta.get("finterval")), "unit": "s"}
+    return out
 
 
 def _xy(level: tifffile.TiffPageSeries) -> dict[str, int]:

@@ -5,10 +5,11 @@ small part of its range, channels are stored separately, volumes have many plane
 slides have billions of pixels. This module turns one file into one small WebP that a
 person can recognise, and it never lets a bad file break the build: every failure
 becomes a ``Thumbnail`` with ``webp=None`` and a short warning, and a file in a known
-format without a reader here (CZI, LIF, ND2, MRC, …) becomes a format badge.
+format without a reader here (DM3, OIB, Imaris, …) becomes a format badge.
 
-The readers live beside it: ``tiff`` (TIFF, OME-TIFF, SVS), ``ngff``
-(OME-Zarr), ``pixels`` (reduction, contrast, colour, WebP). Output is
+The readers live beside it: ``tiff`` (TIFF, OME-TIFF, SVS, LSM), ``ngff``
+(OME-Zarr), ``vendor`` + ``stacks`` (ND2, LIF, CZI, MRC), ``pixels`` (reduction,
+contrast, colour, WebP). Output is
 byte-for-byte reproducible for a given input, settings and library stack, so that the
 build can cache thumbnails and a rebuild does not churn the published site.
 """
@@ -57,7 +58,10 @@ from catalogue.imaging.pixels import (
     reduction_factor,
     resize,
 )
+from catalogue.imaging.stacks import render_stack
 from catalogue.imaging.tiff import render_tiff
+from catalogue.imaging.vendor import FORMATS as STACK_FORMATS
+from catalogue.imaging.vendor import MissingReader, open_stack
 
 __all__ = [
     "THUMBNAILER_VERSION",
@@ -153,11 +157,18 @@ def render_thumbnail(path: Path, settings: ThumbnailSettings = DEFAULT_SETTINGS)
                 image = render_tiff(path, settings)
             elif kind == "OME-Zarr":
                 image = render_zarr(path, settings)
+            elif kind in STACK_FORMATS:
+                with open_stack(path, kind) as stack:
+                    image = render_stack(stack, settings)
             else:
                 image = _render_pillow(path, kind, settings)
         return Thumbnail(encode_webp(image, settings.quality), image.width, image.height, None)
     except Badge as exc:
         return Thumbnail(None, 0, 0, None, badge=str(exc))
+    except MissingReader:
+        # Not the file's fault: a badge, as before the reader existed (inspect says
+        # which extra to install).
+        return Thumbnail(None, 0, 0, None, badge=kind)
     except Unrenderable as exc:
         warning = _reason(exc, (), path)
     except MemoryError:
@@ -240,9 +251,19 @@ def thumbnail_candidate(path: str) -> bool:
 def sniff(path: Path) -> str:
     """The format to read ``path`` as: trust the bytes, not the extension.
 
-    Returns ``TIFF``, ``PNG``, ``JPEG``, ``GIF``, ``BMP`` or ``OME-Zarr``; raises
-    ``Badge`` for a known format without a reader and ``Unrenderable`` otherwise.
+    Returns ``TIFF``, ``PNG``, ``JPEG``, ``GIF``, ``BMP``, ``OME-Zarr`` or one of the
+    plane-addressable formats (``ND2``, ``LIF``, ``CZI``, ``MRC``); raises ``Badge``
+    for a known format without a reader and ``Unrenderable`` otherwise.
     """
+    try:
+        return _sniff(path)
+    except Badge as exc:
+        if str(exc) in STACK_FORMATS:
+            return str(exc)
+        raise
+
+
+def _sniff(path: Path) -> str:
     if path.is_dir():
         if is_zarr(path):
             return "OME-Zarr"
