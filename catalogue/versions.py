@@ -13,6 +13,9 @@ What a page may show of a commit is decided here, from the model:
 - a commit that also touched a study that is not visible (embargoed, or a reserved
   folder) keeps its date, commit and changed files but loses its subject, because a
   subject such as "Add S-BIAD2 and fix S-BIAD1" would name the embargoed study;
+- renames are followed only out of studies that may be named: a file moved (``git mv``)
+  out of an embargoed study shows as added, with no older history, since its old path
+  and the commits that touched only the embargoed study would name it;
 - in every other subject the accessions of studies that are not visible are blanked out
   as a second line of defence (a commit "Prepare S-BIAD2" that touches no study folder
   of S-BIAD2 still says nothing about it);
@@ -194,17 +197,24 @@ def collect(
         touched: dict[str, list[tuple[str, str]]] = {}
         hidden_study = False
         for status, paths in entries:
-            new = paths[-1]
+            new, old = paths[-1], paths[0]
             owners = _owners(new, prefix, folder_owner, followed)
-            if status == "R":
-                followed.setdefault(paths[0], set()).update(owners)
-            for acc in owners | _owners(paths[0], prefix, folder_owner, followed):
-                if acc not in public_names:
-                    hidden_study = True
-            for acc in owners:
-                if acc in visible:
-                    shown_path = new.removeprefix(prefix)
-                    touched.setdefault(acc, []).append((STATUS.get(status, status), shown_path))
+            came_from = _owners(old, prefix, folder_owner, followed)
+            # a file that comes from a study that cannot be named brings no history along
+            # (its old path, and commits that only touched that study, would name it)
+            secret_source = bool(came_from - public_names)
+            if status == "R" and not secret_source:
+                followed.setdefault(old, set()).update(owners)
+            if (owners | came_from) - public_names:
+                hidden_study = True
+            label = STATUS.get(status, status)
+            if status in ("R", "C") and secret_source:
+                label = "added"  # "renamed" or "copied" would tell that it came from somewhere
+            for acc in owners & visible:
+                touched.setdefault(acc, []).append((label, new.removeprefix(prefix)))
+            if status == "R":  # moved out of a visible study: gone from there
+                for acc in (came_from & visible) - owners:
+                    touched.setdefault(acc, []).append(("deleted", old.removeprefix(prefix)))
         if not touched:
             continue
         date = dt.datetime.fromtimestamp(when, tz=dt.UTC).date().isoformat()

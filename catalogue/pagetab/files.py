@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from catalogue.pagetab.conversion import Conversion, Manifest
+from catalogue.pagetab.shape import check_shape
 from catalogue.pagetab.vocabulary import (
     PageTabError,
     _cell,
@@ -44,6 +45,8 @@ def add_files(
         data = read_json(found, "E092") if found.suffix != ".tsv" else _read_tsv_list(found)
         if not isinstance(data, list):
             raise PageTabError(f"{found}:1: E092 a file list is a JSON list of files")
+        if found.suffix != ".tsv":
+            check_shape(data, found, "E092", file_list=True)
         entries += [e for e in data if isinstance(e, dict)]
     if not entries and not (lists and any(_find_file_list(conv, n) for n in lists)):
         return

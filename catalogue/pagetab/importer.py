@@ -39,6 +39,7 @@ from catalogue.pagetab.people import (
     add_publication,
 )
 from catalogue.pagetab.sections import add_rembi
+from catalogue.pagetab.shape import check_shape
 from catalogue.pagetab.vocabulary import (
     REMBI,
     STRUCTURAL_SUBMISSION_KEYS,
@@ -89,6 +90,7 @@ class Importer:
             raise PageTabError(
                 f"{conv.source}:1: E091 not a PageTab submission (no 'section' object at the top)"
             )
+        check_shape(data, conv.source, "E091")
         top = Section(data, "submission")
         study = Section(data["section"], "study")
         accession = self.accession_override or text_value(data.get("accno"))

@@ -346,6 +346,8 @@ def read_json(path: Path, code: str = "E090") -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise PageTabError(f"{path}:{exc.lineno}: {code} JSON syntax error: {exc.msg}") from None
+    except RecursionError:
+        raise PageTabError(f"{path}:1: {code} JSON nested too deeply") from None
 
 
 def file_list_rows(entries: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:

@@ -112,6 +112,8 @@ def _summarize(path: Path, rel: str) -> tuple[ManifestSummary | None, list[Probl
         if header is None:
             header = [c.strip() for c in cells]
             problems.extend(_header_problems(header, rel, number))
+            if any(p.code == "E041" for p in problems):
+                return None, problems  # without a path column no row can be read
             value_columns = [
                 c for c in header if c not in KNOWN and c and not _UNSEARCHED.search(c)
             ]

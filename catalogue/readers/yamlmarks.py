@@ -47,11 +47,23 @@ class YamlSyntaxError(Exception):
         self.message = message
 
 
+# more values than any real study or site file holds: aliases of aliases ("billion
+# laughs") would otherwise expand to more values than memory can hold
+MAX_VALUES = 1_000_000
+
+
 def load_marked(text: str) -> Marked:
     """Parse one YAML document; raise YamlSyntaxError (with its line) on bad syntax."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # checks every character before parsing
+    except yaml.reader.ReaderError as exc:
+        raise _reader_error(text, exc) from None
     try:
         node = loader.get_single_node()
+    except yaml.reader.ReaderError as exc:
+        raise _reader_error(text, exc) from None
+    except RecursionError:
+        raise YamlSyntaxError(1, 1, "YAML syntax error: values nested too deeply") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         if exc.context_mark is not None and "<stream end>" in str(exc.problem or ""):
@@ -68,16 +80,54 @@ def load_marked(text: str) -> Marked:
     if node is None:
         return result
     constructor = yaml.SafeLoader("")
-    result.data = _build(node, (), result, constructor)
+    try:
+        result.data = _build(node, (), result, constructor, set())
+    except RecursionError:
+        raise YamlSyntaxError(1, 1, "YAML syntax error: values nested too deeply") from None
     return result
+
+
+def _reader_error(text: str, exc: yaml.reader.ReaderError) -> YamlSyntaxError:
+    """A character YAML refuses (NUL, BEL, ESC…), at its line and column."""
+    before = text[: max(0, min(exc.position, len(text)))]
+    line = before.count("\n") + 1
+    column = len(before) - (before.rfind("\n") + 1) + 1
+    char = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or " ")
+    return YamlSyntaxError(
+        line,
+        column,
+        f"control character U+{char:04X} is not allowed in YAML "
+        "(remove it, or write it as an escape such as \\t inside double quotes)",
+    )
 
 
 def _pos(node: yaml.Node) -> tuple[int, int]:
     return (node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def _build(node: yaml.Node, loc: Loc, out: Marked, ctor: yaml.SafeLoader) -> Any:
+def _build(node: yaml.Node, loc: Loc, out: Marked, ctor: yaml.SafeLoader, parents: set[int]) -> Any:
+    if id(node) in parents:  # `key: &a [*a]`: an alias inside its own anchor
+        line, column = _pos(node)
+        raise YamlSyntaxError(
+            line, column, "YAML syntax error: recursive alias (a value that contains itself)"
+        )
+    if len(out.values) >= MAX_VALUES:
+        raise YamlSyntaxError(
+            *_pos(node), f"YAML aliases expand to more than {MAX_VALUES:,} values"
+        )
     out.values[loc] = _pos(node)
+    if not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+        return _scalar(node, ctor)
+    parents.add(id(node))
+    try:
+        return _collection(node, loc, out, ctor, parents)
+    finally:
+        parents.discard(id(node))
+
+
+def _collection(
+    node: yaml.Node, loc: Loc, out: Marked, ctor: yaml.SafeLoader, parents: set[int]
+) -> Any:
     if isinstance(node, yaml.MappingNode):
         ctor.flatten_mapping(node)
         mapping: dict[Any, Any] = {}
@@ -90,11 +140,9 @@ def _build(node: yaml.Node, loc: Loc, out: Marked, ctor: yaml.SafeLoader) -> Any
                 out.duplicates.append((child, *_pos(key_node)))
                 continue
             out.keys[child] = _pos(key_node)
-            mapping[key] = _build(value_node, child, out, ctor)
+            mapping[key] = _build(value_node, child, out, ctor, parents)
         return mapping
-    if isinstance(node, yaml.SequenceNode):
-        return [_build(item, (*loc, i), out, ctor) for i, item in enumerate(node.value)]
-    return _scalar(node, ctor)
+    return [_build(item, (*loc, i), out, ctor, parents) for i, item in enumerate(node.value)]
 
 
 def _scalar(node: yaml.Node, ctor: yaml.SafeLoader) -> Any:
