@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from catalogue.cli import build, deploy, images, lifecycle, maintainers
+from catalogue.cli import build, deploy, deposit, images, lifecycle, maintainers
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,6 +22,6 @@ def main() -> None:
     """
 
 
-for _module in (build, maintainers, images, lifecycle, deploy):
+for _module in (build, maintainers, images, lifecycle, deploy, deposit):
     for _command in _module.COMMANDS:
         main.add_command(_command)
