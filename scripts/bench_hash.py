@@ -7,10 +7,10 @@ as a depositor would run it) and `catalogue add-files --no-headers --quiet` from
 resume state (every file read and hashed; the manifest written), ``--repeat`` times, and
 prints the best time of each with the ratio: ``hashing`` is ``add_files()`` timed inside
 the process (what grows with the folder), ``command`` the whole command as a depositor
-runs it (plus the interpreter's start and imports, about a second). Files are read from the page cache in both
-(each folder is read once before timing), so the figures compare hashing and per-file
-overhead, not the disk. Also times a second add-files run (nothing changed: the resume
-path) and ``check-data --checksums``.
+runs it (plus the interpreter's start and imports, about a second). Files are read
+from the page cache in both (each folder is read once before timing), so the figures
+compare hashing and per-file overhead, not the disk. Also times a second add-files run
+(nothing changed: the resume path) and ``check-data --checksums``.
 
     python scripts/bench_hash.py                   # the figures in docs/performance.md
     python scripts/bench_hash.py --scale 0.2       # a quick look
@@ -142,11 +142,11 @@ def main() -> None:
             cmd = ["add-files", "S-BIAD1", "data", str(folder), "--content", str(content)]
             cmd += ["--no-headers", "--quiet", "-j", str(args.jobs)]
 
-            def fresh() -> None:
+            def fresh(env: dict[str, str] = env, study: Path = study) -> None:
                 shutil.rmtree(work / "state", ignore_errors=True)
                 env["CATALOGUE_CACHE_DIR"] = str(work / "state")
                 study.write_text(STUDY, encoding="utf-8")
-                (content / "studies/S-BIAD1/data.files.tsv").unlink(missing_ok=True)
+                (study.parent / "data.files.tsv").unlink(missing_ok=True)
 
             for _ in range(args.repeat):
                 ref_times.append(reference(files))
