@@ -7,6 +7,7 @@ objects, so the outputs cannot disagree with each other, for example about an em
 from __future__ import annotations
 
 import datetime as dt
+import re
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -101,6 +102,41 @@ class Viewers(Record):
         return v
 
 
+HEX_COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+class Brand(Record):
+    """How the site presents itself (header and colours); every field optional."""
+
+    name: str | None = None  # header name; default: the site title
+    logo: str | None = None  # image file relative to the content folder (SVG or PNG)
+    accent: str | None = None  # "#rrggbb": links and buttons (contrast is adjusted)
+
+    @field_validator("accent")
+    @classmethod
+    def _accent(cls, v: str | None) -> str | None:
+        if v is not None and not HEX_COLOUR_RE.match(v):
+            raise ValueError('must be a colour written "#rrggbb", e.g. "#0b6285"')
+        return v
+
+    @field_validator("logo")
+    @classmethod
+    def _logo(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        parts = v.replace("\\", "/").split("/")
+        if v.startswith("/") or ".." in parts or not v.lower().endswith(LOGO_TYPES):
+            raise ValueError(
+                "must be a relative path inside the content folder to an "
+                + ", ".join(LOGO_TYPES)
+                + " file"
+            )
+        return v
+
+
+LOGO_TYPES = (".svg", ".png", ".webp", ".jpg", ".jpeg")
+
+
 class Site(Record):
     format: FormatVersion
     title: Text
@@ -113,6 +149,7 @@ class Site(Record):
     collections: dict[str, Collection]
     downloads: Downloads = Downloads()
     viewers: Viewers = Viewers()
+    brand: Brand = Brand()
 
     @field_validator("base_url", "data_url")
     @classmethod
@@ -380,6 +417,7 @@ class ManifestSummary(Record):
     # search of compounds, genes, plates …; a column with more than VALUE_LIMIT distinct
     # values, or only numbers, or hashes and SMILES-like codes, is left out
     values: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    checksums: int = 0  # rows with a sha256: sha256sums.txt is offered only when > 0
 
 
 class StudyState(StrEnum):

@@ -17,6 +17,8 @@ import markdown as md
 import nh3
 from markupsafe import Markup
 
+from catalogue.charts import growth_chart
+
 
 def _templates_dir() -> Path:
     """The templates of an installed wheel, else those of the source checkout."""
@@ -147,6 +149,7 @@ def make_environment(templates: Path = TEMPLATES) -> jinja2.Environment:
         thousands=thousands,
         url_path=url_path,
         json_ld=json_ld,
+        growth_chart=growth_chart,
     )
     return env
 

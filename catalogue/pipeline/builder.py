@@ -30,7 +30,7 @@ from catalogue.readers.tree import load
 from catalogue.render import TEMPLATES, make_environment, templates_digest
 from catalogue.steps import search
 from catalogue.steps.api import api_steps
-from catalogue.steps.assets import asset_steps
+from catalogue.steps.assets import asset_steps, brand_steps
 from catalogue.steps.citations import citation_steps
 from catalogue.steps.context import RenderContext, site_root
 from catalogue.steps.files import file_steps
@@ -303,6 +303,7 @@ def run_build(options: BuildOptions, echo: Echo) -> bool:
                     *citation_steps(ctx),
                     *query_index_steps(ctx),
                     *asset_steps(options.templates / "static"),
+                    *brand_steps(catalogue.site, options.content),
                     *redirect_steps(ctx, case_sensitive(staging.root)),
                 ]
             )

@@ -34,7 +34,7 @@ from catalogue.pipeline.state import STATE_FILE
 from catalogue.readers.tree import load
 from catalogue.render import TEMPLATES, make_environment, templates_digest
 from catalogue.steps.api import api_steps
-from catalogue.steps.assets import asset_steps
+from catalogue.steps.assets import asset_steps, brand_steps
 from catalogue.steps.citations import citation_steps
 from catalogue.steps.context import RenderContext, Thumb
 from catalogue.steps.files import file_steps
@@ -144,6 +144,7 @@ def make_preview(
                 *file_steps(ctx, content),
                 *citation_steps(ctx),
                 *asset_steps(templates / "static"),
+                *brand_steps(one.site, content),
             ]
         )
         if any(_kept(o, accession) for o in s.outputs)

@@ -265,6 +265,11 @@ def check_site_paths(site: Site, content: Path, rel: str, marked: Marked) -> lis
         out.append(
             problem(rel, line, "E043", "data_root must be a folder inside the content tree", col)
         )
+    logo = site.brand.logo
+    if logo and ((content / logo).is_symlink() or not (content / logo).is_file()):
+        line, col = marked.position(("brand", "logo"))
+        why = f"brand.logo: no file {logo} in the content folder"
+        out.append(problem(rel, line, "E040", why, col))
     return out
 
 

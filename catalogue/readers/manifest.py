@@ -97,7 +97,7 @@ def _summarize(path: Path, rel: str) -> tuple[ManifestSummary | None, list[Probl
     hasher = hashlib.sha256()
     header: list[str] | None = None
     seen_paths: set[bytes] = set()
-    count = total = unknown = 0
+    count = total = unknown = hashed = 0
     formats: Counter[str] = Counter()
     preview: list[FileRow] = []
     values: dict[str, set[str] | None] = {}
@@ -161,6 +161,8 @@ def _summarize(path: Path, rel: str) -> tuple[ManifestSummary | None, list[Probl
                 problem(rel, number, "E046", f"sha256 {sha!r} is not 64 lower-case hex digits")
             )
         count += 1
+        if sha is not None:
+            hashed += 1
         if size is None:
             unknown += 1
         else:
@@ -191,6 +193,7 @@ def _summarize(path: Path, rel: str) -> tuple[ManifestSummary | None, list[Probl
         formats=tuple(sorted(formats.items())),
         preview=tuple(preview),
         values=_searchable_values(values),
+        checksums=hashed,
     ), problems
 
 

@@ -19,7 +19,7 @@ from catalogue.model import ManifestSummary
 from catalogue.problems import Problem
 
 # bump with any change to what summarize() checks or returns
-CACHE_VERSION = "2"  # 2: summaries keep distinct attribute values
+CACHE_VERSION = "3"  # 2: summaries keep distinct attribute values; 3: checksum count
 
 
 def cache_dir() -> Path | None:

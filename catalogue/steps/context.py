@@ -71,6 +71,36 @@ class RenderContext:
     def root(self) -> str:
         return site_root(self.site)
 
+    @property
+    def logo_url(self) -> str | None:
+        from catalogue.steps.assets import logo_path
+
+        path = logo_path(self.site)
+        return f"{self.root}/{path}" if path else None
+
+    def cover_of(self, entry: StudyEntry) -> Thumb | None:
+        """The picture that stands for a study on cards: its first dataset thumbnail."""
+        for ds in entry.study.datasets:
+            thumb = self.thumbs.get((entry.study.accession, ds.id))
+            if thumb is not None and thumb.ok:
+                return thumb
+        return None
+
+    def main_format(self, entry: StudyEntry) -> str | None:
+        """The image format most of a study's files are in (else its commonest format), for
+        the badge shown where there is no picture."""
+        from catalogue.formats import IMAGE_FORMATS
+
+        counts: dict[str, int] = {}
+        for summary in entry.manifests.values():
+            for fmt, n in summary.formats:
+                counts[fmt] = counts.get(fmt, 0) + n
+        if not counts:
+            return None
+        images = {f: n for f, n in counts.items() if f in IMAGE_FORMATS}
+        pool = images or counts
+        return max(sorted(pool), key=lambda f: pool[f])
+
     def versions_of(self, accession: str) -> tuple[Version, ...]:
         return self.versions.get(accession, ())
 

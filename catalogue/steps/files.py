@@ -42,6 +42,8 @@ from catalogue.steps.context import RenderContext
 FILES_VERSION = "1"
 PAGE_ROWS = 500
 CHUNK_ROWS = 65_536
+# the download lists written per dataset and per study (see download_commands)
+LISTS = ("urls.txt", "sha256sums.txt", "aria2.txt", "curl.txt")
 CATEGORY_LIMIT = 200  # a column with at most this many distinct values gets a value list
 
 Opener = Callable[[str], IO[bytes]]
@@ -100,7 +102,7 @@ def dataset_outputs(
     outputs += [f"{base}/data/meta.json"]
     n_columns = len(columns_of(summary, preview))
     outputs += [f"{base}/data/c{c}-{k}.json" for c in range(n_columns) for k in range(chunks)]
-    outputs += [f"{base}/files.tsv", f"{base}/urls.txt", f"{base}/sha256sums.txt"]
+    outputs += [f"{base}/files.tsv", *(f"{base}/{n}" for n in LISTS)]
     return outputs
 
 
@@ -268,7 +270,7 @@ def _write_dataset(
             first_row=(page_no - 1) * PAGE_ROWS + 1,
             page_url=lambda n: f"{ctx.root}/" + page_path(acc, ds.id, n).removesuffix("index.html"),
             page_rows=PAGE_ROWS,
-            ctx_commands=lambda lists: download_commands(ctx, acc, lists),
+            ctx_commands=lambda lists: download_commands(ctx, acc, lists, summary.checksums),
         )
         with open_output(page_path(acc, ds.id, page_no)) as fh:
             fh.write(text.encode("utf-8"))
@@ -280,6 +282,8 @@ def _write_dataset(
         open_output(f"{base}/files.tsv") as tsv,
         open_output(f"{base}/urls.txt") as urls,
         open_output(f"{base}/sha256sums.txt") as sums,
+        open_output(f"{base}/aria2.txt") as aria2,
+        open_output(f"{base}/curl.txt") as curl,
     ):
         tsv.write(header.encode())
         for head, cells in iter_cells(manifest):
@@ -317,6 +321,8 @@ def _write_dataset(
             row = "\t".join([path, "" if size is None else raw_size, sha, *attributes, url])
             tsv.write((row + "\n").encode())
             urls.write((url + "\n").encode())
+            aria2.write(aria2_entry(url, acc, path).encode())
+            curl.write(curl_entry(url, acc, path).encode())
             if sha:
                 sums.write(f"{sha}  {path}\n".encode())
             page_rows.append(_row_html(url, path, size, fmt, attributes, preview, with_preview))
@@ -365,11 +371,16 @@ def _write_study_lists(
     with (
         open_output(f"studies/{acc}/files/urls.txt") as urls,
         open_output(f"studies/{acc}/files/sha256sums.txt") as sums,
+        open_output(f"studies/{acc}/files/aria2.txt") as aria2,
+        open_output(f"studies/{acc}/files/curl.txt") as curl,
     ):
         for manifest in manifests:
             for head, cells in iter_cells(manifest):
                 path = cells[head.index("path")]
-                urls.write((url_prefix + quote(path, safe="/") + "\n").encode())
+                url = url_prefix + quote(path, safe="/")
+                urls.write((url + "\n").encode())
+                aria2.write(aria2_entry(url, acc, path).encode())
+                curl.write(curl_entry(url, acc, path).encode())
                 sha = cells[head.index("sha256")].strip() if "sha256" in head else ""
                 if sha:
                     sums.write(f"{sha}  {path}\n".encode())
@@ -414,10 +425,7 @@ def file_steps(ctx: RenderContext, content: Path) -> list[Step]:
             steps.append(
                 Step(
                     id=f"files:{acc}",
-                    outputs=(
-                        f"studies/{acc}/files/urls.txt",
-                        f"studies/{acc}/files/sha256sums.txt",
-                    ),
+                    outputs=tuple(f"studies/{acc}/files/{n}" for n in LISTS),
                     digest=digest_of(base_digest, [m.digest for m in entry.manifests.values()]),
                     make=lambda open_output, entry=entry, manifests=manifests: _write_study_lists(
                         ctx, entry, manifests, open_output
@@ -428,20 +436,30 @@ def file_steps(ctx: RenderContext, content: Path) -> list[Step]:
     return steps
 
 
-def download_commands(ctx: RenderContext, accession: str, lists: str) -> list[tuple[str, str]]:
+def download_commands(
+    ctx: RenderContext, accession: str, lists: str, checksums: int = 0
+) -> list[tuple[str, str]]:
     """Ready-to-paste bulk transfer commands, from site.yaml only (no hard-coded hosts).
 
-    ``lists`` is the site path of the folder holding urls.txt (a study or a dataset).
-    Files land in ``<ACCESSION>/<path>``, the layout sha256sums.txt expects.
+    ``lists`` is the site path of the folder holding the lists (a study or a dataset).
+    Every command puts the files in ``<ACCESSION>/<path>``, the layout sha256sums.txt
+    expects; each is run against a real server in tests/test_downloads.py. With
+    *checksums*, a last entry fetches sha256sums.txt and checks the downloaded files.
     """
-    urls = ctx.absolute(f"{lists}urls.txt")
+    folder = ctx.absolute(lists)
     cut = len([p for p in urlparse(ctx.site.data_url).path.split("/") if p])
     out = [
         (
             "wget",
-            f"wget --force-directories --no-host-directories --cut-dirs={cut} --input-file={urls}",
+            "wget --force-directories --no-host-directories "
+            f"--cut-dirs={cut} --input-file={folder}urls.txt",
         ),
-        ("aria2c", f"curl -sO {urls} && aria2c -x 4 --force-sequential -i urls.txt"),
+        (
+            "aria2c",
+            f"curl -fsSO {folder}aria2.txt && aria2c -x 4 -c --auto-file-renaming=false "
+            "-i aria2.txt",
+        ),
+        ("curl", f"curl -fsSO {folder}curl.txt && curl -fsS --create-dirs -K curl.txt"),
     ]
     dl = ctx.site.downloads
     if dl.rsync_url:
@@ -456,4 +474,24 @@ def download_commands(ctx: RenderContext, accession: str, lists: str) -> list[tu
         if dl.s3.anonymous:
             cmd += " --no-sign-request"
         out.append(("S3", cmd))
+    if checksums:
+        out.append(
+            (
+                "verify",
+                f"curl -fsSO {folder}sha256sums.txt && "
+                f"(cd {accession} && sha256sum -c ../sha256sums.txt)",
+            )
+        )
     return out
+
+
+def aria2_entry(url: str, accession: str, path: str) -> str:
+    """One aria2c input-file entry: the URL, then where it goes (keeps the folders, so two
+    files of the same name in different folders never clash)."""
+    return f"{url}\n  out={accession}/{path}\n"
+
+
+def curl_entry(url: str, accession: str, path: str) -> str:
+    """One curl config (-K) entry; manifest paths hold no backslash, quote or control
+    character (E043), so quoting is enough."""
+    return f'url = "{url}"\noutput = "{accession}/{path}"\n'

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections import Counter
 
+from catalogue.charts import growth_chart
 from catalogue.model import StudyEntry, StudyState
 from catalogue.ontology import data_digest
 from catalogue.pipeline.plan import Step, StepResult, digest_of
 from catalogue.steps.context import RenderContext, latest_first
 from catalogue.steps.files import download_commands
-from catalogue.steps.stats import totals
+from catalogue.steps.stats import statistics, totals
 
 PAGE_VERSION = "1"
 BROWSE_PAGE_SIZE = 100
@@ -58,7 +59,9 @@ def study_step(ctx: RenderContext, entry: StudyEntry) -> Step:
             entry=entry,
             study=entry.study,
             thumbs=thumbs,
-            download_commands=lambda lists: download_commands(ctx, acc, lists),
+            download_commands=lambda lists, checksums=0: download_commands(
+                ctx, acc, lists, checksums
+            ),
         ),
     )
 
@@ -66,7 +69,11 @@ def study_step(ctx: RenderContext, entry: StudyEntry) -> Step:
 def listing_steps(ctx: RenderContext) -> list[Step]:
     public = ctx.catalogue.public()
     ordered = latest_first(public)
-    base = digest_of(_site_digest(ctx), [_summary(e) for e in ordered])
+    base = digest_of(
+        _site_digest(ctx),
+        [_summary(e) for e in ordered],
+        [repr(ctx.cover_of(e)) for e in ordered],
+    )
     steps: list[Step] = []
     counts = totals(public)
     collections = Counter(e.study.collection for e in public)
@@ -80,7 +87,8 @@ def listing_steps(ctx: RenderContext) -> list[Step]:
                 "home.html",
                 "index.html",
                 counts=counts,
-                latest=ordered[:6],
+                latest=ordered[:8],
+                growth_svg=growth_chart(statistics(public)["growth"]) if len(public) > 1 else "",
                 collections=sorted(collections.items()),
             ),
         )
@@ -113,7 +121,9 @@ def listing_steps(ctx: RenderContext) -> list[Step]:
             id="page:search",
             outputs=("search/index.html",),
             digest=digest_of(site_digest, searchable),
-            make=lambda: _render(ctx, "search.html", "search/index.html", searchable=searchable),
+            make=lambda: _render(
+                ctx, "search.html", "search/index.html", searchable=searchable, current="search"
+            ),
         )
     )
     steps.append(
