@@ -11,6 +11,9 @@ from .conftest import DEMO
 
 SCREEN = "/studies/S-BIAD9001/files/screen-a/"
 MANIFEST = DEMO / "studies" / "S-BIAD9001" / "screen-a.files.tsv"
+# the worker reads 2,000 rows of 13 columns: on a loaded 2-core machine that can take
+# longer than Playwright's 5 s default
+expect.set_options(timeout=15_000)
 
 
 def manifest_rows() -> list[dict[str, str]]:
