@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import ROOT, ROOTS, build_site, free_port
-from .webserver import UrlContract, assert_redirect, wait_until_serving
+from .webserver import HeaderContract, UrlContract, assert_redirect, wait_until_serving
 
 APACHE = Path(shutil.which("apache2") or "/usr/sbin/apache2")
 MODULES = Path("/usr/lib/apache2/modules")
@@ -47,7 +47,17 @@ def apache_conf(prefix: Path, site: Path, port: int) -> str:
     )
     modules = "".join(
         f"LoadModule {name}_module {MODULES / f'mod_{name}.so'}\n"
-        for name in ("mpm_event", "authz_core", "dir", "mime", "rewrite")
+        for name in (
+            "mpm_event",
+            "authz_core",
+            "dir",
+            "mime",
+            "rewrite",
+            "headers",
+            "filter",
+            "deflate",
+            "brotli",
+        )
     )
     user = "User www-data\nGroup www-data\n" if os.geteuid() == 0 else ""
     return (
@@ -125,5 +135,5 @@ def test_apache_also_redirects(server: int, path: str, target: str):
     assert_redirect(server, path, target)
 
 
-class TestApacheUrlContract(UrlContract):
+class TestApacheUrlContract(UrlContract, HeaderContract):
     """The shared checks, against Apache (which may call the sitemap application/xml)."""

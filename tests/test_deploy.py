@@ -15,10 +15,13 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from click.testing import CliRunner
 
+from catalogue import hosting
 from catalogue.cli import main
 from catalogue.pipeline.state import STATE_FILE
+from catalogue.publish.deploy import NOT_FOR_OBJECT_STORAGE
 
 from .conftest import ROOTS, build_site, free_port, tree_digest
 from .webserver import nginx_serving, request
@@ -294,33 +297,65 @@ def s3_endpoint() -> Iterator[str]:
     proc.wait(timeout=10)
 
 
-def test_s3_deploy_uploads_changes_only_and_removes_stale(site, s3_endpoint, monkeypatch):
+def s3_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
+def test_s3_deploy_uploads_changes_only_and_removes_stale(site, s3_endpoint, monkeypatch):
+    s3_credentials(monkeypatch)
     s3 = boto3.client("s3", endpoint_url=s3_endpoint)
     s3.create_bucket(Bucket="archive")
     s3.put_object(Bucket="archive", Key="site/old-page.html", Body=b"old")
-    files = published(site)
+    # left by an older deploy that published server configuration: removed as stale
+    s3.put_object(Bucket="archive", Key="site/.htaccess", Body=b"old rules")
+    files = {k: v for k, v in published(site).items() if k not in NOT_FOR_OBJECT_STORAGE}
+    assert set(published(site)) - set(files) >= {".htaccess", "nginx-headers.conf", "_redirects"}
     result = deploy("--out", str(site), "--to", "s3://archive/site", "--endpoint-url", s3_endpoint)
     assert result.exit_code == 0, result.output
-    assert f"{len(files)} uploaded, 0 unchanged, 1 deleted" in result.output
+    assert f"{len(files)} uploaded, 0 unchanged, 2 deleted" in result.output
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket="archive", Prefix="site/")["Contents"]}
     assert keys == {f"site/{k}" for k in files}
+    for rel in files:  # every object has the type and lifetime of the shared policy
+        head = s3.head_object(Bucket="archive", Key=f"site/{rel}")
+        assert head["ContentType"] == hosting.content_type(rel), rel
+        assert head["CacheControl"] == hosting.cache_control(rel), rel
     head = s3.head_object(Bucket="archive", Key="site/studies/S-BIAD1/index.html")
     assert head["ContentType"] == "text/html; charset=utf-8"
+    assert head["CacheControl"] == "no-cache"
     thumb = next(k for k in files if k.startswith("thumbnails/"))
     assert "immutable" in s3.head_object(Bucket="archive", Key=f"site/{thumb}")["CacheControl"]
     body = s3.get_object(Bucket="archive", Key="site/index.html")["Body"].read()
     assert body == (site / "index.html").read_bytes()
+    website = s3.get_bucket_website(Bucket="archive")
+    assert website["IndexDocument"] == {"Suffix": "index.html"}
+    assert website["ErrorDocument"] == {"Key": "site/404.html"}
     again = deploy("--out", str(site), "--to", "s3://archive/site", "--endpoint-url", s3_endpoint)
     assert f"0 uploaded, {len(files)} unchanged, 0 deleted" in again.output
 
 
+def test_s3_deploy_without_website_hosting(site, s3_endpoint, monkeypatch):
+    s3_credentials(monkeypatch)
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint)
+    s3.create_bucket(Bucket="behind-a-cdn")
+    result = deploy(
+        "--out",
+        str(site),
+        "--to",
+        "s3://behind-a-cdn",
+        "--endpoint-url",
+        s3_endpoint,
+        "--no-website",
+    )
+    assert result.exit_code == 0, result.output
+    assert s3.head_object(Bucket="behind-a-cdn", Key="index.html")
+    with pytest.raises(ClientError):
+        s3.get_bucket_website(Bucket="behind-a-cdn")
+
+
 def test_s3_errors_are_messages(site, s3_endpoint, monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    s3_credentials(monkeypatch)
     result = deploy(
         "--out", str(site), "--to", "s3://no-such-bucket", "--endpoint-url", s3_endpoint
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import ROOTS, build_site
-from .webserver import UrlContract, assert_redirect, nginx_serving
+from .webserver import HeaderContract, UrlContract, assert_redirect, nginx_serving
 
 
 @pytest.fixture(scope="module")
@@ -43,5 +43,5 @@ def test_nginx_also_redirects(server: int, path: str, target: str):
     assert_redirect(server, path, target)
 
 
-class TestNginxUrlContract(UrlContract):
-    SITEMAP_TYPES = ("text/xml",)
+class TestNginxUrlContract(UrlContract, HeaderContract):
+    """Every shared check, against nginx."""

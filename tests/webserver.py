@@ -7,6 +7,7 @@ and Apache tests: each test module starts its server (module fixtures ``site`` a
 from __future__ import annotations
 
 import contextlib
+import gzip
 import http.client
 import os
 import re
@@ -16,15 +17,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import brotli
 import pytest
+
+from catalogue import hosting
+from catalogue.steps.redirects import SERVER_FILES
 
 from .conftest import ROOT, free_port
 
 
-def request(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
+def request(
+    port: int, path: str, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
-        conn.request("GET", path)
+        conn.request("GET", path, headers=headers or {})
         response = conn.getresponse()
         headers = {k.lower(): v for k, v in response.getheaders()}
         return response.status, headers, response.read()
@@ -53,6 +60,10 @@ def wait_until_serving(proc: subprocess.Popen, port: int, name: str, log: Path) 
 
 
 NGINX = Path("/usr/sbin/nginx")
+BROTLI_MODULES = tuple(
+    Path("/usr/lib/nginx/modules") / f"ngx_http_brotli_{kind}_module.so"
+    for kind in ("filter", "static")
+)
 DOC = ROOT / "docs" / "deploy-nginx.md"
 
 
@@ -66,18 +77,25 @@ def documented_config() -> str:
 
 
 def nginx_conf(prefix: Path, site: Path, port: int) -> str:
+    """The documented block with its brotli line enabled (the modules are loaded here)."""
     block = documented_config()
+    brotli = "# include /srv/catalogue/build/nginx-brotli.conf;"
+    assert brotli in block, "docs/deploy-nginx.md lost its brotli line"
+    for module in BROTLI_MODULES:
+        assert module.is_file(), f"{module} not found: scripts/test installs Debian's module"
+    block = block.replace(brotli, brotli.lstrip("# "))
     assert "/srv/catalogue/build" in block and "listen 80;" in block
     block = block.replace("/srv/catalogue/build", str(site)).replace(
         "listen 80;", f"listen 127.0.0.1:{port};"
     )
+    modules = "".join(f"load_module {m};\n" for m in BROTLI_MODULES)
     user = "user root;\n" if os.geteuid() == 0 else ""  # workers must read tmp_path
     temp = "\n".join(
         f"    {name}_temp_path {prefix / name};"
         for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
     return (
-        f"daemon off;\n{user}worker_processes 1;\npid {prefix / 'nginx.pid'};\n"
+        f"{modules}daemon off;\n{user}worker_processes 1;\npid {prefix / 'nginx.pid'};\n"
         f"error_log {prefix / 'error.log'};\n"
         "events { worker_connections 64; }\n"
         "http {\n"
@@ -217,6 +235,8 @@ class UrlContract:
         [
             "/nginx-redirects.conf",
             "/nginx-redirects-map.conf",
+            "/nginx-headers.conf",
+            "/nginx-brotli.conf",
             "/.htaccess",
             "/_redirects",
             "/.catalogue-state.json",
@@ -239,3 +259,94 @@ class UrlContract:
             status, headers, _ = request(server, path)
             assert status == 200, path
             assert headers["content-type"].startswith(kinds), (path, headers["content-type"])
+
+
+def probe_files(site: Path) -> None:
+    """Files of the kinds a site may carry that this test build has none of."""
+    (site / "static" / "probe.wasm").write_bytes(b"\0asm\1\0\0\0" + bytes(range(256)) * 4)
+    (site / "studies" / "probe.jsonld").write_text(
+        '{"@context": "https://schema.org/", "name": "%s"}' % ("probe " * 100)
+    )
+
+
+def one_file_of_each_kind(site: Path) -> dict[str, str]:
+    """One served file (URL path → file) per (suffix, lifetime) of the site."""
+    chosen: dict[tuple[str, str], str] = {}
+    for file in sorted(site.rglob("*")):
+        rel = file.relative_to(site).as_posix()
+        if not file.is_file() or rel in SERVER_FILES or file.name.startswith("."):
+            continue
+        key = (file.suffix, hosting.cache_control(rel))
+        # prefer a file big enough to be compressed
+        if key not in chosen or (site / chosen[key]).stat().st_size < file.stat().st_size:
+            chosen[key] = rel
+    return {"/" + rel: rel for rel in chosen.values()}
+
+
+class HeaderContract:
+    """Every generated file type answers with its type, compression and lifetime
+    (catalogue/hosting.py), through the server's generated configuration."""
+
+    BROTLI = True  # the server can compress with brotli
+
+    def test_every_file_type_the_build_writes_has_a_declared_type(self, site: Path):
+        suffixes = {
+            p.suffix
+            for p in site.rglob("*")
+            if p.is_file() and not p.name.startswith(".") and p.name not in SERVER_FILES
+        }
+        assert suffixes - set(hosting.TYPES) == set()
+
+    def test_each_kind_of_file_has_its_type_lifetime_and_common_headers(
+        self, server: int, site: Path
+    ):
+        probe_files(site)
+        files = one_file_of_each_kind(site)
+        kinds = {p.rsplit(".", 1)[-1] for p in files}
+        assert {"html", "json", "jsonld", "bib", "ris", "tsv", "webp", "wasm"} <= kinds
+        assert {"pf_meta", "pf_index", "pf_filter", "pf_fragment", "pagefind"} <= kinds
+        for path, rel in files.items():
+            status, headers, body = request(server, path)
+            assert status == 200, path
+            assert headers["content-type"].replace(" ", "").lower() == hosting.content_type(
+                rel
+            ).replace(" ", ""), (path, headers["content-type"])
+            assert headers.get("cache-control") == hosting.cache_control(rel), path
+            for name, value in hosting.COMMON_HEADERS.items():
+                assert headers.get(name.lower()) == value, (path, name)
+            assert "content-encoding" not in headers, path
+            assert body == (site / rel).read_bytes(), path
+
+    def test_entry_points_are_never_cached_and_hashed_files_are_immutable(self, server: int):
+        for path in (
+            "/",
+            "/studies/S-BIAD1/",
+            "/api/v1/studies.json",
+            "/pagefind/pagefind-entry.json",
+        ):
+            assert request(server, path)[1]["cache-control"] == "no-cache", path
+        status, headers, _ = request(server, "/no/such/page")
+        assert status == 404 and headers["cache-control"] == "no-cache"
+
+    @pytest.mark.parametrize("encoding", ["gzip", "br"])
+    def test_text_types_are_compressed_and_others_are_not(
+        self, server: int, site: Path, encoding: str
+    ):
+        if encoding == "br" and not self.BROTLI:
+            pytest.fail("this server must compress with brotli too")
+        probe_files(site)
+        decode = gzip.decompress if encoding == "gzip" else brotli.decompress
+        compressed = 0
+        for path, rel in one_file_of_each_kind(site).items():
+            size = (site / rel).stat().st_size
+            status, headers, body = request(server, path, {"Accept-Encoding": encoding})
+            assert status == 200, path
+            if hosting.compressible(rel) and size >= 256:
+                assert headers.get("content-encoding") == encoding, (path, headers)
+                assert "accept-encoding" in headers.get("vary", "").lower(), path
+                assert decode(body) == (site / rel).read_bytes(), path
+                compressed += 1
+            elif not hosting.compressible(rel):
+                assert "content-encoding" not in headers, (path, headers)
+                assert body == (site / rel).read_bytes(), path
+        assert compressed >= 8

@@ -34,8 +34,16 @@ from catalogue.cli.options import out_option
     metavar="N",
     help="Folder targets: releases kept (the one served and N-1 to roll back to).",
 )
+@click.option(
+    "--website/--no-website",
+    default=True,
+    show_default=True,
+    help="S3: configure the bucket's static-website hosting (index and error documents).",
+)
 @click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
-def deploy(out: Path, target: str, endpoint_url: str | None, keep: int, dry_run: bool) -> None:
+def deploy(
+    out: Path, target: str, endpoint_url: str | None, keep: int, website: bool, dry_run: bool
+) -> None:
     """Publish the built site to a folder, an rsync target or S3-compatible storage.
 
     Example: catalogue deploy --to /srv/www/archive --keep 5
@@ -56,6 +64,7 @@ def deploy(out: Path, target: str, endpoint_url: str | None, keep: int, dry_run:
             dry_run=dry_run,
             endpoint_url=endpoint_url,
             keep=keep,
+            website=website,
         )
     except DeployError as exc:
         click.echo(f"deploy: {exc}", err=True)

@@ -14,7 +14,8 @@ Each target is updated so that readers never see a half-published site for long:
   objects that the new site no longer has are deleted last. Unchanged objects (same MD5
   as the S3 ETag of a single-part upload) are not sent again.
 
-The build-state file never leaves the machine.
+The build-state file never leaves the machine, and S3 gets none of the server
+configuration files. Types and cache lifetimes come from ``catalogue.hosting``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import datetime as dt
 import errno
 import fcntl
 import hashlib
-import mimetypes
 import os
 import re
 import shutil
@@ -35,7 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from catalogue import hosting
 from catalogue.pipeline.state import STATE_FILE
+from catalogue.steps.redirects import SERVER_FILES
 
 Echo = Callable[[str], None]
 
@@ -47,21 +49,6 @@ MARKER_TEXT = (
     "is a symlink to one of the releases here; `catalogue rollback` switches it back.\n"
 )
 ENTRY_POINTS = ("sitemap.xml", "feed.xml", "urls.txt", "robots.txt", "index.html")
-IMMUTABLE = ("thumbnails/", "pagefind/fragment/", "pagefind/index/", "pagefind/filter/")
-TYPES = {
-    ".webp": "image/webp",
-    ".js": "text/javascript; charset=utf-8",
-    ".json": "application/json",
-    ".tsv": "text/tab-separated-values; charset=utf-8",
-    ".txt": "text/plain; charset=utf-8",
-    ".html": "text/html; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".xml": "application/xml",
-    ".svg": "image/svg+xml",
-    ".wasm": "application/wasm",
-    ".bib": "application/x-bibtex; charset=utf-8",
-    ".ris": "application/x-research-info-systems; charset=utf-8",
-}
 
 
 class DeployError(Exception):
@@ -98,9 +85,10 @@ def deploy(
     dry_run: bool = False,
     endpoint_url: str | None = None,
     keep: int = DEFAULT_KEEP,
+    website: bool = True,
 ) -> Report:
     if target.startswith("s3://"):
-        return deploy_s3(site, target, echo, dry_run, endpoint_url)
+        return deploy_s3(site, target, echo, dry_run, endpoint_url, website)
     if is_rsync(target):
         return deploy_rsync(site, target, echo, dry_run)
     return deploy_folder(site, Path(target), echo, dry_run, keep)
@@ -406,32 +394,40 @@ def deploy_rsync(site: Path, target: str, echo: Echo, dry_run: bool) -> Report:
 
 
 def _order(rel: str) -> int:
-    if rel.startswith(IMMUTABLE) or rel.startswith("static/") or "/data/" in rel:
+    if (
+        hosting.cache_control(rel) == hosting.IMMUTABLE
+        or rel.startswith("static/")
+        or "/data/" in rel
+    ):
         return 0
     if rel in ENTRY_POINTS:
         return 2
     return 1
 
 
-def content_type(rel: str) -> str:
-    suffix = Path(rel).suffix.lower()
-    if suffix in TYPES:
-        return TYPES[suffix]
-    if rel.startswith("pagefind/"):
-        return "application/octet-stream"
-    return mimetypes.guess_type(rel)[0] or "application/octet-stream"
+# Files of the site folder that configure a web server: S3 serves none of them, and as
+# public objects they would only tell the world how the server is set up.
+NOT_FOR_OBJECT_STORAGE = frozenset((*SERVER_FILES, MARKER, STATE_FILE))
 
 
 def deploy_s3(
-    site: Path, target: str, echo: Echo, dry_run: bool, endpoint_url: str | None
+    site: Path,
+    target: str,
+    echo: Echo,
+    dry_run: bool,
+    endpoint_url: str | None,
+    website: bool = True,
 ) -> Report:
+    """Upload changed objects in dependency order, delete stale ones last, and (unless
+    ``website`` is false) configure the bucket's static-website hosting: ``index.html``
+    as the index document of every folder, the site's ``404.html`` as the error page."""
     try:
         import boto3
         from botocore.exceptions import BotoCoreError, ClientError
     except ImportError:
         raise DeployError("S3 needs boto3: pip install 'catalogue[s3]'") from None
 
-    files = site_files(site)
+    files = [f for f in site_files(site) if f not in NOT_FOR_OBJECT_STORAGE]
     parsed = urlparse(target)
     bucket, prefix = parsed.netloc, parsed.path.strip("/")
     if not bucket:
@@ -458,15 +454,12 @@ def deploy_s3(
             report.uploaded += 1
             if dry_run:
                 continue
-            immutable = rel.startswith(IMMUTABLE)
             client.put_object(
                 Bucket=bucket,
                 Key=key,
                 Body=data,
-                ContentType=content_type(rel),
-                CacheControl="public, max-age=31536000, immutable"
-                if immutable
-                else "public, max-age=300",
+                ContentType=hosting.content_type(rel),
+                CacheControl=hosting.cache_control(rel),
             )
         wanted = {key_of(rel) for rel in files}
         stale = sorted(k for k in existing if k not in wanted)
@@ -477,6 +470,15 @@ def deploy_s3(
                 client.delete_objects(
                     Bucket=bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
                 )
+        if website and not dry_run:
+            client.put_bucket_website(
+                Bucket=bucket,
+                WebsiteConfiguration={
+                    "IndexDocument": {"Suffix": "index.html"},
+                    "ErrorDocument": {"Key": key_of("404.html")},
+                },
+            )
+            echo(f"deploy: s3://{bucket}: static-website hosting, error page {key_of('404.html')}")
     except (BotoCoreError, ClientError) as exc:
         raise DeployError(f"{target}: {exc}") from None
     return report

@@ -34,13 +34,20 @@ from catalogue.pipeline.output import dumps_json
 from catalogue.pipeline.plan import Step, StepResult, digest_of
 from catalogue.readers.redirects import resolve
 from catalogue.steps.context import RenderContext
+from catalogue.steps.headers import (
+    NGINX_BROTLI,
+    NGINX_HEADERS,
+    htaccess_headers,
+    nginx_brotli,
+    nginx_headers,
+)
 
-REDIRECTS_VERSION = "5"
+REDIRECTS_VERSION = "6"
 NGINX_MAP = "nginx-redirects-map.conf"
 NGINX_SERVER = "nginx-redirects.conf"
 HTACCESS = ".htaccess"
 NETLIFY = "_redirects"
-SERVER_FILES = (NGINX_MAP, NGINX_SERVER, HTACCESS, NETLIFY)
+SERVER_FILES = (NGINX_MAP, NGINX_SERVER, NGINX_HEADERS, NGINX_BROTLI, HTACCESS, NETLIFY)
 NGINX_VARIABLE = "$catalogue_redirect"
 NGINX_TARGET = "$catalogue_target"
 WITHDRAWN = StudyState.WITHDRAWN
@@ -311,6 +318,7 @@ def htaccess(root: str, rules: list[Rule]) -> str:
         "Require all denied",
         "</FilesMatch>",
         "</IfModule>",
+        *htaccess_headers(root),
     ]
     return "\n".join(lines) + "\n"
 
@@ -332,6 +340,8 @@ def server_files(root: str, rules: list[Rule]) -> dict[str, bytes]:
     return {
         NGINX_MAP: nginx_map(rules).encode(),
         NGINX_SERVER: nginx_server(root).encode(),
+        NGINX_HEADERS: nginx_headers(root, HEADER).encode(),
+        NGINX_BROTLI: nginx_brotli(HEADER).encode(),
         HTACCESS: htaccess(root, rules).encode(),
         NETLIFY: netlify(rules).encode(),
     }
