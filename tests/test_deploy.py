@@ -3,6 +3,7 @@ endpoint (moto's server on 127.0.0.1), over a built test site."""
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
+import brotli
 import pytest
 from botocore.exceptions import ClientError
 from click.testing import CliRunner
@@ -361,3 +363,33 @@ def test_s3_errors_are_messages(site, s3_endpoint, monkeypatch):
     )
     assert result.exit_code == 1
     assert "deploy: s3://no-such-bucket:" in result.output and "Traceback" not in result.output
+
+
+def test_precompressed_release_is_served_as_is_by_nginx(site: Path, tmp_path: Path):
+    """--precompress writes file.gz and file.br beside text files; nginx's gzip_static and
+    brotli_static send those bytes (level 9, not nginx's own level 5 on the fly)."""
+    dest = tmp_path / "www"
+    result = deploy("--out", str(site), "--to", str(dest), "--precompress")
+    assert result.exit_code == 0, result.output
+    css, thumb = dest / "static" / "style.css", next((dest / "thumbnails").glob("*.webp"))
+    assert gzip.decompress((dest / "static" / "style.css.gz").read_bytes()) == css.read_bytes()
+    assert brotli.decompress((dest / "static" / "style.css.br").read_bytes()) == css.read_bytes()
+    assert not Path(f"{thumb}.gz").exists()  # images are not compressed
+    # unchanged files keep their precompressed copies by hard link, and are not "deleted"
+    again = deploy("--out", str(site), "--to", str(dest), "--precompress")
+    assert ", 0 deleted" in again.output
+    assert (dest / "static" / "style.css.gz").stat().st_nlink >= 2
+    (tmp_path / "nginx").mkdir()
+    with nginx_serving(dest, tmp_path / "nginx") as port:
+        for encoding, suffix in (("gzip", ".gz"), ("br", ".br")):
+            status, headers, body = request(
+                port, "/static/style.css", {"Accept-Encoding": encoding}
+            )
+            assert status == 200 and headers["content-encoding"] == encoding
+            assert body == (dest / "static" / f"style.css{suffix}").read_bytes()
+            assert headers["content-type"] == "text/css; charset=utf-8"
+
+
+def test_precompress_is_refused_for_remote_targets(site: Path):
+    result = deploy("--out", str(site), "--to", "rsync://host/module/", "--precompress")
+    assert result.exit_code == 1 and "for folder targets only" in result.output

@@ -40,9 +40,21 @@ from catalogue.cli.options import out_option
     show_default=True,
     help="S3: configure the bucket's static-website hosting (index and error documents).",
 )
+@click.option(
+    "--precompress",
+    is_flag=True,
+    help="Folder targets: write file.gz (and file.br with the brotli module) beside each "
+    "text file, for nginx's gzip_static/brotli_static.",
+)
 @click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
 def deploy(
-    out: Path, target: str, endpoint_url: str | None, keep: int, website: bool, dry_run: bool
+    out: Path,
+    target: str,
+    endpoint_url: str | None,
+    keep: int,
+    website: bool,
+    precompress: bool,
+    dry_run: bool,
 ) -> None:
     """Publish the built site to a folder, an rsync target or S3-compatible storage.
 
@@ -65,6 +77,7 @@ def deploy(
             endpoint_url=endpoint_url,
             keep=keep,
             website=website,
+            precompress=precompress,
         )
     except DeployError as exc:
         click.echo(f"deploy: {exc}", err=True)

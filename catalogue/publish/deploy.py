@@ -25,6 +25,7 @@ import ctypes
 import datetime as dt
 import errno
 import fcntl
+import gzip
 import hashlib
 import os
 import re
@@ -86,12 +87,16 @@ def deploy(
     endpoint_url: str | None = None,
     keep: int = DEFAULT_KEEP,
     website: bool = True,
+    precompress: bool = False,
 ) -> Report:
+    remote = target.startswith("s3://") or is_rsync(target)
+    if precompress and remote:
+        raise DeployError(f"{target}: --precompress is for folder targets only")
     if target.startswith("s3://"):
         return deploy_s3(site, target, echo, dry_run, endpoint_url, website)
     if is_rsync(target):
         return deploy_rsync(site, target, echo, dry_run)
-    return deploy_folder(site, Path(target), echo, dry_run, keep)
+    return deploy_folder(site, Path(target), echo, dry_run, keep, precompress)
 
 
 def is_rsync(target: str) -> bool:
@@ -150,7 +155,12 @@ def _check_target(site: Path, dest: Path) -> None:
 
 
 def deploy_folder(
-    site: Path, dest: Path, echo: Echo, dry_run: bool, keep: int = DEFAULT_KEEP
+    site: Path,
+    dest: Path,
+    echo: Echo,
+    dry_run: bool,
+    keep: int = DEFAULT_KEEP,
+    precompress: bool = False,
 ) -> Report:
     """Copy the site into a new release folder, then point ``DEST`` at it in one rename.
 
@@ -167,7 +177,7 @@ def deploy_folder(
     report = Report(uploaded=len(files))
     if current_dir is not None:
         old = {p.relative_to(current_dir).as_posix() for p in current_dir.rglob("*") if p.is_file()}
-        old -= {MARKER}
+        old -= {MARKER, *(f + ext for f in files for ext, _ in _packers())}
         same = {f for f in files if f in old and _same_file(site / f, current_dir / f)}
         report.deleted = len(old - set(files))
         report.unchanged, report.uploaded = len(same), len(files) - len(same)
@@ -186,6 +196,8 @@ def deploy_folder(
                 if rel in same and current_dir is not None and _link(current_dir / rel, out):
                     continue
                 shutil.copy2(site / rel, out)
+            if precompress:
+                _precompress(staging, files, same, current_dir)
             os.rename(staging, releases.folder / name)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -193,6 +205,41 @@ def deploy_folder(
         _prune(releases, keep)
     echo(f"deploy: {dest} -> {releases.folder.name}/{name}")
     return report
+
+
+PRECOMPRESS_MIN = 256  # bytes; smaller files gain nothing
+
+
+def _packers() -> list[tuple[str, Callable[[bytes], bytes]]]:
+    """gzip always; brotli where the ``brotli`` module is installed."""
+    packers: list[tuple[str, Callable[[bytes], bytes]]] = [
+        (".gz", lambda data: gzip.compress(data, 9, mtime=0))  # mtime 0: same bytes each time
+    ]
+    try:
+        import brotli
+    except ImportError:
+        return packers
+    packers.append((".br", lambda data: bytes(brotli.compress(data))))
+    return packers
+
+
+def _precompress(staging: Path, files: list[str], same: set[str], current_dir: Path | None) -> None:
+    """``file.gz`` (and ``file.br``) beside each compressible file, for servers that send
+    them as they are (nginx ``gzip_static``/``brotli_static``). Unchanged files reuse
+    the previous release's by a hard link."""
+    for rel in files:
+        src = staging / rel
+        if not hosting.compressible(rel) or src.stat().st_size < PRECOMPRESS_MIN:
+            continue
+        data = None
+        for ext, pack in _packers():
+            out = staging / f"{rel}{ext}"
+            previous = current_dir / f"{rel}{ext}" if current_dir else None
+            reuse = rel in same and previous is not None and previous.is_file()
+            if reuse and previous is not None and _link(previous, out):
+                continue
+            data = src.read_bytes() if data is None else data
+            out.write_bytes(pack(data))
 
 
 def _current_folder(releases: Releases) -> Path | None:
