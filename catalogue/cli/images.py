@@ -1,5 +1,5 @@
 """Image commands registered on the `catalogue` group (see cli.py): inspect, thumbnail,
-harvest. Each prints what is wrong and exits non-zero instead of a traceback."""
+harvest, convert. Each prints what is wrong and exits non-zero instead of a traceback."""
 
 from __future__ import annotations
 
@@ -162,4 +162,71 @@ def harvest(
         click.echo("# No acquisition metadata found in the files' headers.")
 
 
-COMMANDS.extend([inspect, thumbnail, harvest])
+@click.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="OME-Zarr folder to write (name it .ome.zarr).",
+)
+@click.option(
+    "--ngff",
+    type=click.Choice(["0.5", "0.4"]),
+    default="0.5",
+    show_default=True,
+    help="NGFF version: 0.5 (zarr v3) or 0.4 (zarr v2, for older viewers).",
+)
+@click.option(
+    "--tile",
+    type=click.IntRange(64, 4096),
+    default=256,
+    show_default=True,
+    help="Chunk size in X and Y; levels are added until the image fits one tile.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Threads reading and writing chunks (default: one per core).",
+)
+def convert(path: Path, out: Path, ngff: str, tile: int, overwrite: bool, jobs: int | None) -> None:
+    """Convert an image (TIFF, LSM, ND2, LIF, CZI, MRC, PNG, …) to an OME-Zarr pyramid.
+
+    Chunks are read and written in parallel with Dask; channel names and colours,
+    physical pixel sizes and display windows are kept in the NGFF metadata. The result
+    appears only when complete (written beside OUT, then renamed).
+
+    Example: catalogue convert content/data/S-BIAD1/worm.tif -o /tmp/worm.ome.zarr
+    """
+    from catalogue.imaging.convert import ConvertError
+    from catalogue.imaging.convert import convert as run
+
+    try:
+        import dask
+
+        with dask.config.set(scheduler="threads", num_workers=jobs or os.cpu_count() or 1):
+            result = run(
+                path,
+                out,
+                ngff_version=ngff,
+                tile=tile,
+                overwrite=overwrite,
+                echo=lambda line: click.echo(line, err=True),
+            )
+    except ImportError:
+        raise click.ClickException(
+            "conversion needs ome-zarr and dask: pip install 'catalogue[convert]'"
+        ) from None
+    except ConvertError as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"{path}: {exc.strerror or exc}") from None
+    levels = ", ".join("×".join(str(n) for n in shape[-2:][::-1]) for shape in result.levels)
+    click.echo(f"convert: wrote {result.path} (levels {levels})", err=True)
+
+
+COMMANDS.extend([inspect, thumbnail, harvest, convert])

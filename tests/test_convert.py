@@ -1,0 +1,112 @@
+"""`catalogue convert`: real files to OME-Zarr pyramids, read back with ome-zarr's reader."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import nd2
+import numpy as np
+import pytest
+import tifffile
+from click.testing import CliRunner
+
+from catalogue.cli import main
+from catalogue.imaging.metadata import inspect_image
+from catalogue.imaging.thumbnail import render_thumbnail
+
+from .ngff import SAMPLES
+
+
+def read_back(root: Path) -> tuple[list[np.ndarray], dict]:
+    """Levels and metadata as the OME reference reader (ome-zarr) sees them."""
+    from ome_zarr.io import parse_url
+    from ome_zarr.reader import Multiscales, Reader
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        location = parse_url(str(root))
+        assert location is not None, f"ome-zarr cannot open {root}"
+        nodes = [n for n in Reader(location)() if n.load(Multiscales)]
+        assert nodes, "no multiscale image found"
+        node = nodes[0]
+        return [np.asarray(level) for level in node.data], node.metadata
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["convert", *args])
+    return result.exit_code, result.output
+
+
+def test_tiff_converts_to_a_pyramid_with_the_same_pixels(tmp_path: Path) -> None:
+    out = tmp_path / "worm.ome.zarr"
+    code, output = run(str(SAMPLES / "worm_fitc_16bit.tif"), "-o", str(out), "--jobs", "2")
+    assert code == 0, output
+    levels, metadata = read_back(out)
+    original = tifffile.imread(SAMPLES / "worm_fitc_16bit.tif")
+    assert [level.shape for level in levels] == [
+        (1, 1, 1, 520, 696),
+        (1, 1, 1, 260, 348),
+        (1, 1, 1, 130, 174),
+    ]
+    assert np.array_equal(levels[0][0, 0, 0], original)
+    assert metadata["axes"][-1]["name"] == "x"
+    assert json.loads((out / "zarr.json").read_text())["attributes"]["ome"]["version"] == "0.5"
+    # the catalogue's own reader gives a thumbnail and the same inspect facts
+    assert render_thumbnail(out).webp
+    record = inspect_image(out)
+    assert record["dimensions"] == {"X": 696, "Y": 520, "Z": 1, "C": 1, "T": 1}
+    assert record["pixel_type"] == "uint16" and len(record["levels"]) == 3
+
+
+def test_lsm_keeps_channels_and_physical_sizes(tmp_path: Path) -> None:
+    out = tmp_path / "embryo.ome.zarr"
+    code, output = run(str(SAMPLES / "032113-18.lsm"), "-o", str(out))
+    assert code == 0, output
+    levels, metadata = read_back(out)
+    assert levels[0].shape == (1, 3, 1, 512, 512) and levels[1].shape == (1, 3, 1, 256, 256)
+    assert np.array_equal(levels[0][0, :, 0], tifffile.imread(SAMPLES / "032113-18.lsm"))
+    assert metadata["channel_names"] == ["Ch1-T1", "Ch2-T2", "T PMT-T2"]
+    scale = metadata["coordinateTransformations"][0][0]["scale"]
+    assert scale[-1] == pytest.approx(1.03783) and scale[-2] == pytest.approx(1.03783)
+    assert {a["name"]: a.get("unit") for a in metadata["axes"]}["x"] == "micrometer"
+    start, end = metadata["contrast_limits"][0]
+    assert 0 <= start < end <= 255  # a window from the data, not the type's full range
+    assert inspect_image(out)["physical_size"]["X"] == {"value": 1.03783, "unit": "µm"}
+
+
+def test_nd2_to_ngff_04(tmp_path: Path) -> None:
+    out = tmp_path / "yeast.ome.zarr"
+    code, output = run(str(SAMPLES / "example-cerevisiae.nd2"), "-o", str(out), "--ngff", "0.4")
+    assert code == 0, output
+    assert (out / ".zattrs").is_file() and not (out / "zarr.json").exists()
+    levels, metadata = read_back(out)
+    with nd2.ND2File(SAMPLES / "example-cerevisiae.nd2") as source:
+        expected = source.asarray()
+    assert np.array_equal(levels[0][0, :, 0], expected)
+    assert metadata["channel_names"] == ["DIC", "FITC BP"]
+
+
+def test_mrc_volume_keeps_z_and_angstrom(tmp_path: Path) -> None:
+    out = tmp_path / "map.ome.zarr"
+    code, output = run(str(SAMPLES / "EMD-3001.map"), "-o", str(out))
+    assert code == 0, output
+    levels, metadata = read_back(out)
+    assert levels[0].shape == (1, 1, 25, 43, 73)
+    assert {a["name"]: a.get("unit") for a in metadata["axes"]}["z"] == "angstrom"
+
+
+def test_refusals_leave_nothing_behind(tmp_path: Path) -> None:
+    out = tmp_path / "x.ome.zarr"
+    out.mkdir()
+    code, output = run(str(SAMPLES / "worm_fitc_16bit.tif"), "-o", str(out))
+    assert code == 1 and "already exists (use --overwrite" in output
+    code, output = run(str(SAMPLES / "truncated.tif"), "-o", str(tmp_path / "t.ome.zarr"))
+    assert code == 1 and "truncated.tif" in output and "Traceback" not in output
+    code, output = run(str(SAMPLES / "human_D03_3ch.ome.zarr"), "-o", str(tmp_path / "z.ome.zarr"))
+    assert code == 1 and "already OME-Zarr" in output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.ome.zarr"]
+    code, output = run(str(SAMPLES / "worm_fitc_16bit.tif"), "-o", str(out), "--overwrite")
+    assert code == 0, output
+    assert read_back(out)[0][0].shape == (1, 1, 1, 520, 696)
