@@ -303,7 +303,7 @@ def test_citation_exports(tmp_path: Path):
     assert "url = {http://localhost:8000/studies/S-BIAD1/}" in bib
     ris = (out / "studies/S-BIAD1/citation.ris").read_bytes().decode()
     assert ris.startswith("TY  - DATA\r\n") and ris.endswith("ER  - \r\n")
-    assert "AU  - Ada Example\r\n" in ris and "PY  - 2024\r\n" in ris
+    assert "AU  - Example, Ada\r\n" in ris and "PY  - 2024\r\n" in ris
     page = (out / "studies/S-BIAD1/index.html").read_text()
     assert 'href="/studies/S-BIAD1/citation.bib"' in page
 

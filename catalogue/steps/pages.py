@@ -14,6 +14,7 @@ from catalogue.ontology import data_digest
 from catalogue.pipeline.plan import Step, StepResult, digest_of
 from catalogue.steps.context import RenderContext, latest_first
 from catalogue.steps.files import download_commands
+from catalogue.steps.linked_data import data_catalog, study_page_values
 from catalogue.steps.stats import statistics, totals
 
 PAGE_VERSION = "1"
@@ -62,6 +63,7 @@ def study_step(ctx: RenderContext, entry: StudyEntry) -> Step:
             download_commands=lambda lists, checksums=0: download_commands(
                 ctx, acc, lists, checksums
             ),
+            **(study_page_values(ctx, entry) if state is not StudyState.WITHDRAWN else {}),
         ),
     )
 
@@ -89,6 +91,7 @@ def listing_steps(ctx: RenderContext) -> list[Step]:
                 counts=counts,
                 latest=ordered[:8],
                 growth_svg=growth_chart(statistics(public)["growth"]) if len(public) > 1 else "",
+                linked_data=data_catalog(ctx),
                 collections=sorted(collections.items()),
             ),
         )
