@@ -132,8 +132,13 @@ def test_second_build_does_nothing_and_edit_rebuilds_only_that_study(tmp_path: P
     changed = {k for k in after if before.get(k) != after[k]} | (set(before) - set(after))
     changed = {k for k in changed if not k.startswith("pagefind/") and k != ".catalogue-state.json"}
     # the listings show titles, not descriptions: only the study's own outputs differ,
-    # and the feed, whose entries carry the description
-    assert changed == {"studies/S-BIAD1/index.html", "api/v1/studies/S-BIAD1.json", "feed.xml"}
+    # and the feed and the DataCite record, which carry the description
+    assert changed == {
+        "studies/S-BIAD1/index.html",
+        "api/v1/studies/S-BIAD1.json",
+        "studies/S-BIAD1/datacite.xml",
+        "feed.xml",
+    }
     clean = tmp_path / "clean"
     build_site(content, clean, clean=True)
     assert tree_digest(clean) == after
