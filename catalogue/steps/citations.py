@@ -270,11 +270,11 @@ def datacite_xml(ctx: RenderContext, entry: StudyEntry) -> bytes:
     el(descriptions, "description", _one_line(s.description), descriptionType="Abstract")
     if s.funding:
         funding = el(root, "fundingReferences")
-        for f in s.funding:
+        for grant in s.funding:
             ref = el(funding, "fundingReference")
-            el(ref, "funderName", _one_line(f.funder))
-            if f.grant_id:
-                el(ref, "awardNumber", f.grant_id)
+            el(ref, "funderName", _one_line(grant.funder))
+            if grant.grant_id:
+                el(ref, "awardNumber", grant.grant_id)
     ET.indent(root)
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8") + b"\n"
 
