@@ -137,6 +137,7 @@ def test_second_build_does_nothing_and_edit_rebuilds_only_that_study(tmp_path: P
         "studies/S-BIAD1/index.html",
         "api/v1/studies/S-BIAD1.json",
         "studies/S-BIAD1/datacite.xml",
+        "studies/S-BIAD1/ro-crate-metadata.json",
         "feed.xml",
     }
     clean = tmp_path / "clean"

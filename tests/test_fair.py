@@ -168,3 +168,156 @@ def test_cite_box_switches_style_in_a_browser(demo_server: str, page):
     pg.locator("[data-cite-style]").wait_for(state="visible")
     assert pg.locator(".cite-style:not([hidden]) figcaption").all_inner_texts() == ["BibTeX"]
     assert not problems, problems
+
+
+# --- 2. linked data -------------------------------------------------------------------
+
+SCHEMA = "http://schema.org/"
+SCHEMA_CONTEXT = SAMPLES / "jsonld" / "schemaorg-context-30.0.jsonld"
+
+
+def offline_loader(url: str, options: object = None) -> dict:
+    """pyld's document loader, answering for schema.org from tests/data only: a test
+    that needed the network would fail, never skip."""
+    if url.rstrip("/") in ("https://schema.org", "http://schema.org") or url.startswith(
+        "https://schema.org/docs/jsonldcontext"
+    ):
+        doc = json.loads(SCHEMA_CONTEXT.read_text())
+        return {"contextUrl": None, "documentUrl": url, "document": doc}
+    raise AssertionError(f"the JSON-LD asked for {url}: it must expand offline")
+
+
+def page_json_ld(page: Path) -> dict:
+    text = page.read_text()
+    (block,) = re.findall(r'<script type="application/ld\+json">(.*?)</script>', text, re.S)
+    return json.loads(block)
+
+
+def expand(doc: dict) -> dict:
+    from pyld import jsonld
+
+    (node,) = jsonld.expand(doc, {"documentLoader": offline_loader})
+    return node
+
+
+def values(node: dict, prop: str) -> list:
+    return node.get(SCHEMA + prop, [])
+
+
+# Bioschemas Dataset 1.0-RELEASE: the minimum properties, then the recommended ones
+BIOSCHEMAS_MINIMUM = ("name", "description", "identifier", "url", "keywords", "license")
+BIOSCHEMAS_RECOMMENDED = (
+    "creator",
+    "datePublished",
+    "distribution",
+    "includedInDataCatalog",
+    "measurementTechnique",
+)
+
+
+def test_every_study_page_carries_a_bioschemas_dataset(demo_site: Path):
+    for acc in public_accessions(demo_site):
+        node = expand(page_json_ld(demo_site / "studies" / acc / "index.html"))
+        assert node["@type"] == [SCHEMA + "Dataset"], acc
+        for prop in BIOSCHEMAS_MINIMUM + ("creator", "datePublished", "includedInDataCatalog"):
+            assert values(node, prop), f"{acc}: no {prop}"
+        conforms = node["http://purl.org/dc/terms/conformsTo"][0]["@id"]
+        assert conforms == "https://bioschemas.org/profiles/Dataset/1.0-RELEASE"
+        (catalog,) = values(node, "includedInDataCatalog")
+        assert catalog["@type"] == [SCHEMA + "DataCatalog"]
+        assert values(node, "dateModified")[0]["@value"] >= values(node, "datePublished")[0][
+            "@value"
+        ]
+
+
+def test_dataset_json_ld_has_people_distributions_techniques_and_variables(demo_site: Path):
+    node = expand(page_json_ld(demo_site / "studies/S-BIAD1492/index.html"))
+    creators = values(node, "creator")
+    orcid = [c for c in creators if c.get("@id") == "https://orcid.org/0000-0002-0456-6912"]
+    assert orcid and orcid[0]["@type"] == [SCHEMA + "Person"]
+    assert values(orcid[0], "familyName")[0]["@value"] == "Zulueta-Coarasa"
+    assert values(orcid[0], "identifier")[0]["@value"] == "https://orcid.org/0000-0002-0456-6912"
+    assert any(c["@type"] == [SCHEMA + "Organization"] for c in creators)
+    dists = values(node, "distribution")
+    assert len(dists) == 2
+    for d in dists:
+        assert d["@type"] == [SCHEMA + "DataDownload"]
+        url = values(d, "contentUrl")[0]["@id"]
+        assert url.startswith("http://localhost:8000/studies/S-BIAD1492/files/")
+        assert (demo_site / url.removeprefix("http://localhost:8000/")).is_file()
+        assert values(d, "encodingFormat")[0]["@value"] == "text/tab-separated-values"
+    techniques = values(node, "measurementTechnique")
+    assert techniques and all(t["@type"] == [SCHEMA + "DefinedTerm"] for t in techniques)
+    screen = expand(page_json_ld(demo_site / "studies/S-BIAD9001/index.html"))
+    measured = {values(v, "name")[0]["@value"] for v in values(screen, "variableMeasured")}
+    assert {"Compound", "Well", "Plate"} <= measured, measured
+
+
+def test_home_page_carries_the_data_catalog(demo_site: Path):
+    node = expand(page_json_ld(demo_site / "index.html"))
+    assert node["@type"] == [SCHEMA + "DataCatalog"]
+    assert node["@id"] == "http://localhost:8000/#catalog"
+    study = expand(page_json_ld(demo_site / "studies/S-BIAD1492/index.html"))
+    assert values(study, "includedInDataCatalog")[0]["@id"] == node["@id"]
+
+
+# --- 3. RO-Crate ----------------------------------------------------------------------
+
+
+def read_crate(site: Path, acc: str, tmp_path: Path):
+    import shutil
+
+    from rocrate.rocrate import ROCrate
+
+    folder = tmp_path / acc
+    folder.mkdir()
+    shutil.copy(site / "studies" / acc / "ro-crate-metadata.json", folder)
+    return ROCrate(folder)
+
+
+def test_every_study_has_an_ro_crate_that_the_rocrate_library_reads(
+    demo_site: Path, tmp_path: Path
+):
+    for acc in public_accessions(demo_site):
+        crate = read_crate(demo_site, acc, tmp_path)
+        root = crate.root_dataset
+        assert root["name"], acc
+        assert root["license"].id.startswith("https://spdx.org/licenses/")
+        assert root["author"], acc
+        page = (demo_site / "studies" / acc / "index.html").read_text()
+        assert f'href="/studies/{acc}/ro-crate-metadata.json"' in page
+
+
+def test_ro_crate_lists_datasets_files_people_and_publications(demo_site: Path, tmp_path: Path):
+    crate = read_crate(demo_site, "S-BIAD1492", tmp_path)
+    root = crate.root_dataset
+    datasets = {d.id for d in root["hasPart"] if d.type == "Dataset"}
+    assert datasets == {"files/images/", "files/masks/"}
+    images = crate.get("files/images/")
+    files = [p for p in images["hasPart"] if p.id.startswith("https://")]
+    manifest = (demo_site / "studies/S-BIAD1492/files/images/files.tsv").read_text()
+    rows = manifest.splitlines()[1:]
+    assert len(files) == len(rows)
+    first = rows[0].split("\t")
+    (entity,) = [f for f in files if f["name"] == first[0]]
+    assert entity.id == first[-1] and entity["contentSize"] == first[1]
+    assert entity["encodingFormat"] == "image/tiff"
+    people = {a.id: a for a in root["author"]}
+    assert people["https://orcid.org/0000-0002-0456-6912"]["familyName"] == "Zulueta-Coarasa"
+    assert [c.id for c in root["citation"]] == ["https://doi.org/10.1002/cyto.a.20714"]
+
+
+def test_ro_crate_of_a_huge_dataset_points_at_its_file_list(tmp_path: Path):
+    from catalogue.steps import ro_crate
+
+    content = copy_root(tmp_path, "minimal")
+    manifest = content / "studies/S-BIAD1/images.files.tsv"
+    lines = manifest.read_text().splitlines()
+    rows = [f"extra/f{n:05}.tif\t{n}" + "\t" * (lines[0].count("\t") - 1) for n in range(1001)]
+    manifest.write_text("\n".join([*lines, *rows]) + "\n")
+    out = tmp_path / "build"
+    build_site(content, out)
+    crate = read_crate(out, "S-BIAD1", tmp_path)
+    (images,) = [d for d in crate.root_dataset["hasPart"] if d.type == "Dataset"]
+    assert [p.id for p in images["hasPart"]] == ["files/images/files.tsv"]
+    assert len(rows) > ro_crate.FILE_LIMIT

@@ -37,6 +37,7 @@ from catalogue.steps.files import file_steps
 from catalogue.steps.pages import page_steps
 from catalogue.steps.query_index import query_index_steps
 from catalogue.steps.redirects import case_sensitive, redirect_steps
+from catalogue.steps.ro_crate import ro_crate_steps
 from catalogue.steps.sitemap import sitemap_steps
 from catalogue.steps.stats import stats_steps
 from catalogue.steps.thumbnails import file_thumbnail_steps, resolve_thumbs, thumbnail_steps
@@ -302,6 +303,7 @@ def run_build(options: BuildOptions, echo: Echo) -> bool:
                     *stats_steps(ctx),
                     *citation_steps(ctx),
                     *query_index_steps(ctx),
+                    *ro_crate_steps(ctx, options.content),
                     *asset_steps(options.templates / "static"),
                     *brand_steps(catalogue.site, options.content),
                     *redirect_steps(ctx, case_sensitive(staging.root)),

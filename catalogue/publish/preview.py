@@ -39,6 +39,7 @@ from catalogue.steps.citations import citation_steps
 from catalogue.steps.context import RenderContext, Thumb
 from catalogue.steps.files import file_steps
 from catalogue.steps.pages import page_steps
+from catalogue.steps.ro_crate import ro_crate_steps
 from catalogue.steps.thumbnails import thumbnail_steps
 from catalogue.versions import read_history
 
@@ -143,6 +144,7 @@ def make_preview(
                 *api_steps(ctx),
                 *file_steps(ctx, content),
                 *citation_steps(ctx),
+                *ro_crate_steps(ctx, content),
                 *asset_steps(templates / "static"),
                 *brand_steps(one.site, content),
             ]

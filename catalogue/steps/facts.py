@@ -102,3 +102,28 @@ def date_modified(ctx: RenderContext, entry: StudyEntry) -> dt.date:
 
 def orcid_url(orcid: str | None) -> str | None:
     return f"https://orcid.org/{orcid}" if orcid else None
+
+
+# IANA media types of the formats catalogue.formats names (encodingFormat in schema.org,
+# RO-Crate and Croissant); formats without a registered type keep their name
+MEDIA_TYPES = {
+    "OME-TIFF": "image/tiff",
+    "TIFF": "image/tiff",
+    "PNG": "image/png",
+    "JPEG": "image/jpeg",
+    "CSV": "text/csv",
+    "TSV": "text/tab-separated-values",
+    "Text": "text/plain",
+    "JSON": "application/json",
+    "XML": "application/xml",
+    "ZIP": "application/zip",
+    "gzip": "application/gzip",
+    "MP4": "video/mp4",
+    "PDF": "application/pdf",
+    "HDF5": "application/x-hdf5",
+    "NIfTI": "application/x-nifti",
+}
+
+
+def media_type(fmt: str) -> str:
+    return MEDIA_TYPES.get(fmt, fmt)
