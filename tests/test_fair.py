@@ -225,9 +225,9 @@ def test_every_study_page_carries_a_bioschemas_dataset(demo_site: Path):
         assert conforms == "https://bioschemas.org/profiles/Dataset/1.0-RELEASE"
         (catalog,) = values(node, "includedInDataCatalog")
         assert catalog["@type"] == [SCHEMA + "DataCatalog"]
-        assert values(node, "dateModified")[0]["@value"] >= values(node, "datePublished")[0][
-            "@value"
-        ]
+        assert (
+            values(node, "dateModified")[0]["@value"] >= values(node, "datePublished")[0]["@value"]
+        )
 
 
 def test_dataset_json_ld_has_people_distributions_techniques_and_variables(demo_site: Path):
