@@ -237,3 +237,57 @@ def test_index_holds_no_embargoed_or_withdrawn_study(demo_site: Path, public):
     for block in sorted((demo_site / "search/index").glob("d*.json")):
         listed += [row[0] for row in json.loads(block.read_text())]
     assert sorted(listed) == accessions(public)
+
+
+# --- browsing without JavaScript ---------------------------------------------------------
+
+
+def _listed(html: str) -> list[str]:
+    """Accessions of the study cards of a list page, in order."""
+    return re.findall(r'<a class="card-link" href="[^"]*/studies/([^/"]+)/">', html)
+
+
+def test_browse_orders_without_javascript(demo_server: str, browser, public):
+    context = browser.new_context(java_script_enabled=False)
+    pg = context.new_page()
+    pg.goto(f"{demo_server}/studies/")
+    pg.get_by_role("link", name="Title", exact=True).click()
+    pg.wait_for_url(re.compile(r"/studies/by/title/$"))
+    by_title = _listed(pg.content())
+    expected = [
+        e.study.accession
+        for e in sorted(public, key=lambda e: (e.study.title.casefold(), e.study.accession))
+    ]
+    assert by_title == expected
+    pg.goto(f"{demo_server}/studies/by/size/")
+    sizes = {e.study.accession: sum(m.total_size for m in e.manifests.values()) for e in public}
+    listed = _listed(pg.content())
+    assert sorted(listed) == accessions(public)
+    assert [sizes[a] for a in listed] == sorted(sizes.values(), reverse=True)
+    context.close()
+
+
+def test_browse_by_organism_from_a_study_page_without_javascript(demo_server: str, browser, public):
+    context = browser.new_context(java_script_enabled=False)
+    pg = context.new_page()
+    pg.goto(f"{demo_server}/studies/S-BIAD1043/")
+    pg.locator("dl.facts").get_by_role("link", name="Homo sapiens").click()
+    pg.wait_for_url(re.compile(r"/studies/organism/homo-sapiens/$"))
+    expected = accessions(
+        [e for e in public if any(o.label == "Homo sapiens" for o in e.study.organisms)]
+    )
+    assert sorted(_listed(pg.content())) == expected
+    pg.goto(f"{demo_server}/studies/method/")
+    links = pg.locator("main table a")
+    assert links.count() == len({m.label for e in public for m in e.study.imaging_methods})
+    context.close()
+
+
+def test_values_on_home_and_stats_link_to_their_lists(demo_site: Path):
+    home = (demo_site / "index.html").read_text()
+    stats = (demo_site / "stats/index.html").read_text()
+    for html in (home, stats):
+        for href in re.findall(r'href="(/studies/(?:organism|method|collection)/[^"]+)"', html):
+            assert (demo_site / href.strip("/") / "index.html").is_file(), href
+    assert "/studies/collection/" in home
+    assert "/search/?licence=" in stats

@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 import jinja2
 
 from catalogue.model import Catalogue, Site, StudyEntry
+from catalogue.search.text import words
 
 if TYPE_CHECKING:
     from catalogue.versions import Version
@@ -108,6 +109,38 @@ class RenderContext:
         """The declared input of every step that shows a study's versions."""
         return [v.as_json() for v in self.versions_of(accession)]
 
+    @cached_property
+    def browse_slugs(self) -> dict[str, dict[str, str]]:
+        """kind -> value -> slug of its browse page (organism, method, collection)."""
+        out: dict[str, dict[str, str]] = {}
+        public = self.catalogue.public()
+        for kind in BROWSE_KINDS:
+            values = sorted({v for e in public for v in browse_values(self.site, kind, e)})
+            taken: set[str] = set()
+            slugs: dict[str, str] = {}
+            for value in values:
+                slug = "-".join(words(value)) or "value"
+                candidate, n = slug, 1
+                while candidate in taken:
+                    n += 1
+                    candidate = f"{slug}-{n}"
+                taken.add(candidate)
+                slugs[value] = candidate
+            out[kind] = slugs
+        return out
+
+    def browse_url(self, kind: str, value: str) -> str | None:
+        """The no-JavaScript list of public studies with this organism, method or
+        collection; None for a value no public study has (e.g. only an embargoed one)."""
+        slug = self.browse_slugs.get(kind, {}).get(value)
+        return None if slug is None else f"{self.root}/studies/{kind}/{slug}/"
+
+    def search_url(self, facet: str, value: str) -> str:
+        """The search page filtered to one value of a facet (licence, release year …)."""
+        from urllib.parse import urlencode
+
+        return f"{self.root}/search/?{urlencode({facet: value})}"
+
     def study_url(self, accession: str) -> str:
         return f"{self.root}/studies/{accession}/"
 
@@ -121,6 +154,20 @@ class RenderContext:
 
     def page_globals(self) -> dict[str, object]:
         return {"site": self.site, "root": self.root, "ctx": self}
+
+
+BROWSE_KINDS = ("organism", "method", "collection")
+
+
+def browse_values(site: Site, kind: str, entry: StudyEntry) -> list[str]:
+    """The values of a study under which the browse pages list it."""
+    study = entry.study
+    if kind == "organism":
+        return sorted({o.label for o in study.organisms})
+    if kind == "method":
+        return sorted({m.label for m in study.imaging_methods})
+    collection = site.collections.get(study.collection)
+    return [collection.title if collection else study.collection]
 
 
 def site_root(site: Site) -> str:

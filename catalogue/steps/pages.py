@@ -12,13 +12,13 @@ from catalogue.charts import growth_chart
 from catalogue.model import StudyEntry, StudyState
 from catalogue.ontology import data_digest
 from catalogue.pipeline.plan import Step, StepResult, digest_of
+from catalogue.steps.browse import browse_steps
 from catalogue.steps.context import RenderContext, latest_first
 from catalogue.steps.files import download_commands
 from catalogue.steps.linked_data import data_catalog, study_page_values
 from catalogue.steps.stats import statistics, totals
 
 PAGE_VERSION = "1"
-BROWSE_PAGE_SIZE = 100
 
 
 def _render(ctx: RenderContext, template: str, out: str, **values: object) -> StepResult:
@@ -96,27 +96,7 @@ def listing_steps(ctx: RenderContext) -> list[Step]:
             ),
         )
     )
-    pages = [
-        ordered[i : i + BROWSE_PAGE_SIZE] for i in range(0, len(ordered), BROWSE_PAGE_SIZE)
-    ] or [[]]
-    for number, chunk in enumerate(pages, start=1):
-        out = "studies/index.html" if number == 1 else f"studies/page/{number}/index.html"
-        steps.append(
-            Step(
-                id=f"page:browse:{number}",
-                outputs=(out,),
-                digest=base,
-                make=lambda chunk=chunk, number=number, out=out: _render(
-                    ctx,
-                    "browse.html",
-                    out,
-                    studies=chunk,
-                    page=number,
-                    pages=len(pages),
-                    total=len(ordered),
-                ),
-            )
-        )
+    steps += browse_steps(ctx, _site_digest(ctx))
     site_digest = _site_digest(ctx)
     searchable = bool(public)
     steps.append(

@@ -13,7 +13,7 @@ from catalogue.steps.context import RenderContext
 
 OUTPUT_DIR = "search/index"
 # bump when what is indexed changes
-INDEX_VERSION = "1"
+INDEX_VERSION = "2"
 FACETS = ("organism", "imaging method", "licence", "release year", "collection")
 
 
@@ -61,16 +61,18 @@ def study_text(ctx: RenderContext, entry: StudyEntry) -> index.StudyText:
             "description": [description],
             "author": [a.name for a in study.authors],
             "keyword": list(study.keywords),
-            "organism": [f"{o.scientific_name} {o.common_name or ''}" for o in study.organisms],
-            "method": [m.name for m in study.imaging_methods],
+            "organism": [
+                f"{o.label} {o.scientific_name} {o.common_name or ''}" for o in study.organisms
+            ],
+            "method": [f"{m.label} {m.name}" for m in study.imaging_methods],
             "licence": [study.license],
             "collection": [study.collection, collection_title],
             "publication": [f"{p.title} {p.authors or ''}" for p in study.publications],
             "rembi": [t for t in rembi if t],
         },
         facets={
-            "organism": [o.scientific_name for o in study.organisms],
-            "imaging method": [m.name for m in study.imaging_methods],
+            "organism": [o.label for o in study.organisms],
+            "imaging method": [m.label for m in study.imaging_methods],
             "licence": [study.license],
             "release year": [str(study.release_date.year)],
             "collection": [collection_title],

@@ -1,0 +1,155 @@
+"""Browse pages that work without JavaScript: every public study, sorted and filtered.
+
+Crawlers and readers without scripts get the same views the search page offers for the
+common cases, as plain pre-rendered pages:
+
+- ``/studies/`` newest first (``/studies/page/N/`` after the first page), and the same list
+  by title, oldest first and largest first (``/studies/by/<order>/``);
+- one list per organism, imaging method and collection (``/studies/organism/<slug>/``,
+  ``/studies/method/<slug>/``, ``/studies/collection/<id>/``), with an index of the values
+  (``/studies/organism/`` …).
+
+Slugs come from the values' names (``Homo sapiens`` → ``homo-sapiens``); two values that
+would share a slug are told apart by a suffix in sorted order, so a slug stays the same as
+long as the value exists. The search page adds free text and combined filters on top.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from catalogue.model import StudyEntry
+from catalogue.pipeline.plan import Step, StepResult, digest_of
+from catalogue.steps.context import RenderContext, browse_values, latest_first
+
+PAGE_SIZE = 100
+ORDERS: dict[str, tuple[str, str]] = {
+    # order -> (what the page says, link text)
+    "newest": ("latest release first", "Newest"),
+    "oldest": ("earliest release first", "Oldest"),
+    "title": ("by title", "Title"),
+    "size": ("largest first", "Size"),
+}
+KINDS: dict[str, str] = {
+    "organism": "Organism",
+    "method": "Imaging method",
+    "collection": "Collection",
+}
+
+
+def _size(entry: StudyEntry) -> int:
+    return sum(m.total_size for m in entry.manifests.values())
+
+
+def sorted_by(order: str, entries: Sequence[StudyEntry]) -> list[StudyEntry]:
+    newest = latest_first(tuple(entries))
+    if order == "oldest":
+        return newest[::-1]
+    if order == "title":
+        return sorted(newest, key=lambda e: (e.study.title.casefold(), e.study.accession))
+    if order == "size":
+        return sorted(newest, key=lambda e: -_size(e))
+    return newest
+
+
+def order_url(ctx: RenderContext, order: str, page: int = 1) -> str:
+    base = f"{ctx.root}/studies/" if order == "newest" else f"{ctx.root}/studies/by/{order}/"
+    return base if page == 1 else f"{base}page/{page}/"
+
+
+def _pages(
+    ctx: RenderContext,
+    step_id: str,
+    folder: str,
+    entries: list[StudyEntry],
+    digest: str,
+    values: dict[str, object],
+) -> list[Step]:
+    """The paged list of entries under folder (a path relative to the site root)."""
+    chunks = [entries[i : i + PAGE_SIZE] for i in range(0, len(entries), PAGE_SIZE)] or [[]]
+    steps = []
+    for number, chunk in enumerate(chunks, start=1):
+        out = f"{folder}index.html" if number == 1 else f"{folder}page/{number}/index.html"
+
+        def make(chunk: list[StudyEntry] = chunk, number: int = number, out: str = out) -> StepResult:
+            html = ctx.env.get_template("browse.html").render(
+                **ctx.page_globals(),
+                studies=chunk,
+                page=number,
+                pages=len(chunks),
+                total=len(entries),
+                base=f"{ctx.root}/{folder}",
+                **values,
+            )
+            return StepResult(files={out: html.encode("utf-8")})
+
+        steps.append(
+            Step(
+                id=f"{step_id}:{number}",
+                outputs=(out,),
+                digest=digest_of(digest, number),
+                make=make,
+            )
+        )
+    return steps
+
+
+def browse_steps(ctx: RenderContext, site_digest: str) -> list[Step]:
+    public = ctx.catalogue.public()
+    summary = [(e.study.accession, e.source_digest) for e in public]
+    base = digest_of("browse-1", site_digest, summary)
+    sorts = [(order, label, order_url(ctx, order)) for order, (_, label) in ORDERS.items()]
+    kinds = [(kind, label, f"{ctx.root}/studies/{kind}/") for kind, label in KINDS.items()]
+    steps: list[Step] = []
+    for order, (says, _) in ORDERS.items():
+        folder = "studies/" if order == "newest" else f"studies/by/{order}/"
+        steps += _pages(
+            ctx,
+            "page:browse" if order == "newest" else f"page:browse:{order}",
+            folder,
+            sorted_by(order, public),
+            base,
+            {"heading": "All studies", "says": says, "order": order, "sorts": sorts,
+             "kinds": kinds, "kind": None, "value": None},
+        )
+    slugs = ctx.browse_slugs
+    for kind, label in KINDS.items():
+        by_value: dict[str, list[StudyEntry]] = {}
+        for entry in public:
+            for value in browse_values(ctx.site, kind, entry):
+                by_value.setdefault(value, []).append(entry)
+        listing = sorted(by_value.items(), key=lambda kv: (-len(kv[1]), kv[0].casefold()))
+        index_out = f"studies/{kind}/index.html"
+        rows = [(value, slugs[kind][value], len(entries)) for value, entries in listing]
+        steps.append(_index_step(ctx, kind, label, index_out, rows, base, kinds))
+        for value, entries in sorted(by_value.items()):
+            slug = slugs[kind][value]
+            steps += _pages(
+                ctx,
+                f"page:browse:{kind}:{slug}",
+                f"studies/{kind}/{slug}/",
+                latest_first(tuple(entries)),
+                base,
+                {"heading": f"{label}: {value}", "says": "latest release first",
+                 "order": "newest", "sorts": [], "kinds": kinds, "kind": kind, "value": value},
+            )
+    return steps
+
+
+def _index_step(
+    ctx: RenderContext,
+    kind: str,
+    label: str,
+    out: str,
+    rows: list[tuple[str, str, int]],
+    digest: str,
+    kinds: list[tuple[str, str, str]],
+) -> Step:
+    render: Callable[[], StepResult] = lambda: StepResult(  # noqa: E731
+        files={
+            out: ctx.env.get_template("browse_values.html")
+            .render(**ctx.page_globals(), kind=kind, label=label, rows=rows, kinds=kinds)
+            .encode("utf-8")
+        }
+    )
+    return Step(id=f"page:browse:{kind}", outputs=(out,), digest=digest_of(digest, kind), make=render)
