@@ -71,7 +71,9 @@ def _pages(
     for number, chunk in enumerate(chunks, start=1):
         out = f"{folder}index.html" if number == 1 else f"{folder}page/{number}/index.html"
 
-        def make(chunk: list[StudyEntry] = chunk, number: int = number, out: str = out) -> StepResult:
+        def make(
+            chunk: list[StudyEntry] = chunk, number: int = number, out: str = out
+        ) -> StepResult:
             html = ctx.env.get_template("browse.html").render(
                 **ctx.page_globals(),
                 studies=chunk,
@@ -109,8 +111,15 @@ def browse_steps(ctx: RenderContext, site_digest: str) -> list[Step]:
             folder,
             sorted_by(order, public),
             base,
-            {"heading": "All studies", "says": says, "order": order, "sorts": sorts,
-             "kinds": kinds, "kind": None, "value": None},
+            {
+                "heading": "All studies",
+                "says": says,
+                "order": order,
+                "sorts": sorts,
+                "kinds": kinds,
+                "kind": None,
+                "value": None,
+            },
         )
     slugs = ctx.browse_slugs
     for kind, label in KINDS.items():
@@ -130,8 +139,15 @@ def browse_steps(ctx: RenderContext, site_digest: str) -> list[Step]:
                 f"studies/{kind}/{slug}/",
                 latest_first(tuple(entries)),
                 base,
-                {"heading": f"{label}: {value}", "says": "latest release first",
-                 "order": "newest", "sorts": [], "kinds": kinds, "kind": kind, "value": value},
+                {
+                    "heading": f"{label}: {value}",
+                    "says": "latest release first",
+                    "order": "newest",
+                    "sorts": [],
+                    "kinds": kinds,
+                    "kind": kind,
+                    "value": value,
+                },
             )
     return steps
 
@@ -152,4 +168,6 @@ def _index_step(
             .encode("utf-8")
         }
     )
-    return Step(id=f"page:browse:{kind}", outputs=(out,), digest=digest_of(digest, kind), make=render)
+    return Step(
+        id=f"page:browse:{kind}", outputs=(out,), digest=digest_of(digest, kind), make=render
+    )
