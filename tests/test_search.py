@@ -252,14 +252,14 @@ def test_browse_orders_without_javascript(demo_server: str, browser, public):
     pg = context.new_page()
     pg.goto(f"{demo_server}/studies/")
     pg.get_by_role("link", name="Title", exact=True).click()
-    pg.wait_for_url(re.compile(r"/studies/by/title/$"))
+    pg.wait_for_url(re.compile(r"/browse/by/title/$"))
     by_title = _listed(pg.content())
     expected = [
         e.study.accession
         for e in sorted(public, key=lambda e: (e.study.title.casefold(), e.study.accession))
     ]
     assert by_title == expected
-    pg.goto(f"{demo_server}/studies/by/size/")
+    pg.goto(f"{demo_server}/browse/by/size/")
     sizes = {e.study.accession: sum(m.total_size for m in e.manifests.values()) for e in public}
     listed = _listed(pg.content())
     assert sorted(listed) == accessions(public)
@@ -272,12 +272,12 @@ def test_browse_by_organism_from_a_study_page_without_javascript(demo_server: st
     pg = context.new_page()
     pg.goto(f"{demo_server}/studies/S-BIAD1043/")
     pg.locator("dl.facts").get_by_role("link", name="Homo sapiens").click()
-    pg.wait_for_url(re.compile(r"/studies/organism/homo-sapiens/$"))
+    pg.wait_for_url(re.compile(r"/browse/organism/homo-sapiens/$"))
     expected = accessions(
         [e for e in public if any(o.label == "Homo sapiens" for o in e.study.organisms)]
     )
     assert sorted(_listed(pg.content())) == expected
-    pg.goto(f"{demo_server}/studies/method/")
+    pg.goto(f"{demo_server}/browse/method/")
     links = pg.locator("main table a")
     assert links.count() == len({m.label for e in public for m in e.study.imaging_methods})
     context.close()
@@ -287,7 +287,7 @@ def test_values_on_home_and_stats_link_to_their_lists(demo_site: Path):
     home = (demo_site / "index.html").read_text()
     stats = (demo_site / "stats/index.html").read_text()
     for html in (home, stats):
-        for href in re.findall(r'href="(/studies/(?:organism|method|collection)/[^"]+)"', html):
+        for href in re.findall(r'href="(/browse/(?:organism|method|collection)/[^"]+)"', html):
             assert (demo_site / href.strip("/") / "index.html").is_file(), href
-    assert "/studies/collection/" in home
+    assert "/browse/collection/" in home
     assert "/search/?licence=" in stats

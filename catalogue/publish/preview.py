@@ -62,6 +62,12 @@ class PreviewContext(RenderContext):
     def root(self) -> str:
         return PLACEHOLDER
 
+    def browse_url(self, kind: str, value: str) -> str | None:
+        return None  # a bundle holds one study: no lists of others to link to
+
+    def search_url(self, facet: str, value: str) -> str | None:
+        return None
+
 
 @dataclass(frozen=True)
 class Preview:

@@ -4,10 +4,14 @@ Crawlers and readers without scripts get the same views the search page offers f
 common cases, as plain pre-rendered pages:
 
 - ``/studies/`` newest first (``/studies/page/N/`` after the first page), and the same list
-  by title, oldest first and largest first (``/studies/by/<order>/``);
-- one list per organism, imaging method and collection (``/studies/organism/<slug>/``,
-  ``/studies/method/<slug>/``, ``/studies/collection/<id>/``), with an index of the values
-  (``/studies/organism/`` …).
+  by title, oldest first and largest first (``/browse/by/<order>/``);
+- one list per organism, imaging method and collection (``/browse/organism/<slug>/``,
+  ``/browse/method/<slug>/``, ``/browse/collection/<slug>/``), with an index of the values
+  (``/browse/organism/`` …).
+
+``/studies/<X>/`` stays the namespace of studies alone, and the lists under ``/browse/``
+are views, not records: they come and go with the values, so they are left out of the URL
+contract (``urls.txt``).
 
 Slugs come from the values' names (``Homo sapiens`` → ``homo-sapiens``); two values that
 would share a slug are told apart by a suffix in sorted order, so a slug stays the same as
@@ -53,7 +57,7 @@ def sorted_by(order: str, entries: Sequence[StudyEntry]) -> list[StudyEntry]:
 
 
 def order_url(ctx: RenderContext, order: str, page: int = 1) -> str:
-    base = f"{ctx.root}/studies/" if order == "newest" else f"{ctx.root}/studies/by/{order}/"
+    base = f"{ctx.root}/studies/" if order == "newest" else f"{ctx.root}/browse/by/{order}/"
     return base if page == 1 else f"{base}page/{page}/"
 
 
@@ -101,10 +105,10 @@ def browse_steps(ctx: RenderContext, site_digest: str) -> list[Step]:
     summary = [(e.study.accession, e.source_digest) for e in public]
     base = digest_of("browse-1", site_digest, summary)
     sorts = [(order, label, order_url(ctx, order)) for order, (_, label) in ORDERS.items()]
-    kinds = [(kind, label, f"{ctx.root}/studies/{kind}/") for kind, label in KINDS.items()]
+    kinds = [(kind, label, f"{ctx.root}/browse/{kind}/") for kind, label in KINDS.items()]
     steps: list[Step] = []
     for order, (says, _) in ORDERS.items():
-        folder = "studies/" if order == "newest" else f"studies/by/{order}/"
+        folder = "studies/" if order == "newest" else f"browse/by/{order}/"
         steps += _pages(
             ctx,
             "page:browse" if order == "newest" else f"page:browse:{order}",
@@ -128,7 +132,7 @@ def browse_steps(ctx: RenderContext, site_digest: str) -> list[Step]:
             for value in browse_values(ctx.site, kind, entry):
                 by_value.setdefault(value, []).append(entry)
         listing = sorted(by_value.items(), key=lambda kv: (-len(kv[1]), kv[0].casefold()))
-        index_out = f"studies/{kind}/index.html"
+        index_out = f"browse/{kind}/index.html"
         rows = [(value, slugs[kind][value], len(entries)) for value, entries in listing]
         steps.append(_index_step(ctx, kind, label, index_out, rows, base, kinds))
         for value, entries in sorted(by_value.items()):
@@ -136,7 +140,7 @@ def browse_steps(ctx: RenderContext, site_digest: str) -> list[Step]:
             steps += _pages(
                 ctx,
                 f"page:browse:{kind}:{slug}",
-                f"studies/{kind}/{slug}/",
+                f"browse/{kind}/{slug}/",
                 latest_first(tuple(entries)),
                 base,
                 {

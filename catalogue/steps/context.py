@@ -133,9 +133,9 @@ class RenderContext:
         """The no-JavaScript list of public studies with this organism, method or
         collection; None for a value no public study has (e.g. only an embargoed one)."""
         slug = self.browse_slugs.get(kind, {}).get(value)
-        return None if slug is None else f"{self.root}/studies/{kind}/{slug}/"
+        return None if slug is None else f"{self.root}/browse/{kind}/{slug}/"
 
-    def search_url(self, facet: str, value: str) -> str:
+    def search_url(self, facet: str, value: str) -> str | None:
         """The search page filtered to one value of a facet (licence, release year …)."""
         from urllib.parse import urlencode
 
