@@ -271,7 +271,7 @@ def test_browse_by_organism_from_a_study_page_without_javascript(demo_server: st
     context = browser.new_context(java_script_enabled=False)
     pg = context.new_page()
     pg.goto(f"{demo_server}/studies/S-BIAD1043/")
-    pg.locator("dl.facts").get_by_role("link", name="Homo sapiens").click()
+    pg.locator("dl.keyfacts").get_by_role("link", name="Homo sapiens").click()
     pg.wait_for_url(re.compile(r"/browse/organism/homo-sapiens/$"))
     expected = accessions(
         [e for e in public if any(o.label == "Homo sapiens" for o in e.study.organisms)]
