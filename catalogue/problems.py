@@ -38,14 +38,19 @@ class Problem:
         return f"{where}: {self.code} {self.message}"
 
     def format_github(self) -> str:
+        """A GitHub Actions workflow command, which GitHub shows on the changed line.
+
+        Escaped as GitHub's own toolkit does: in the message ``%``, CR and LF; in property
+        values also ``:`` and ``,``, which would otherwise end the value (a file name
+        with a comma would move the annotation to another file)."""
         kind = "warning" if self.severity is Severity.WARNING else "error"
-        parts = [f"file={self.path}"]
+        parts = [f"file={escape_property(self.path)}"]
         if self.line:
             parts.append(f"line={self.line}")
         if self.column:
             parts.append(f"col={self.column}")
-        text = f"{self.code} {self.message}".replace("%", "%25").replace("\n", "%0A")
-        return f"::{kind} {','.join(parts)}::{text}"
+        parts.append(f"title={escape_property(self.code)}")
+        return f"::{kind} {','.join(parts)}::{escape_data(f'{self.code} {self.message}')}"
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -85,6 +90,16 @@ def render(problems: list[Problem], fmt: str = "text", limit_per_code: int = 20)
         if n > limit_per_code:
             out.append(f"{path}: {code} … and {n - limit_per_code} more like this")
     return "\n".join(out)
+
+
+def escape_data(text: str) -> str:
+    """The message of a GitHub workflow command."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """A property value (``file=…``) of a GitHub workflow command."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def summary(problems: list[Problem]) -> str:

@@ -79,8 +79,8 @@ def test_github_annotations(in_root):
     result = run("validate", "--content", "content", "--format", "github")
     assert result.exit_code == 1
     assert (
-        "::error file=content/studies/S-BIAD1/study.yaml,line=8,col=1::E011 unknown field 'keywrds'"
-        in result.output
+        "::error file=content/studies/S-BIAD1/study.yaml,line=8,col=1,title=E011::"
+        "E011 unknown field 'keywrds'" in result.output
     )
 
 
