@@ -207,7 +207,7 @@ def test_rollback_returns_to_the_previous_release_then_further(site: Path, tmp_p
 
 
 def test_rollback_of_what_deploy_did_not_make_is_a_message(tmp_path: Path):
-    for target in (str(tmp_path / "nothing"), "s3://bucket/site", "rsync://host/module/"):
+    for target in (str(tmp_path / "nothing"), "rsync://host/module/"):
         result = CliRunner().invoke(main, ["rollback", "--to", target])
         assert result.exit_code == 1, target
         assert result.output.startswith("rollback: ") and "Traceback" not in result.output
@@ -393,3 +393,57 @@ def test_precompressed_release_is_served_as_is_by_nginx(site: Path, tmp_path: Pa
 def test_precompress_is_refused_for_remote_targets(site: Path):
     result = deploy("--out", str(site), "--to", "rsync://host/module/", "--precompress")
     assert result.exit_code == 1 and "for folder targets only" in result.output
+
+
+def test_s3_rollback_restores_the_previous_release_in_a_versioned_bucket(
+    site, s3_endpoint, monkeypatch, tmp_path
+):
+    s3_credentials(monkeypatch)
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint)
+    s3.create_bucket(Bucket="versioned")
+    s3.put_bucket_versioning(Bucket="versioned", VersioningConfiguration={"Status": "Enabled"})
+    site_b = other_version(site, tmp_path)
+    (site_b / "only-in-b.html").write_text("new page")
+    target = ["--to", "s3://versioned/site", "--endpoint-url", s3_endpoint]
+    for version in (site, site_b):
+        result = deploy("--out", str(version), *target)
+        assert result.exit_code == 0, result.output
+        assert "recorded in site.releases/" in result.output
+
+    def served() -> dict[str, bytes]:
+        keys = [
+            o["Key"] for o in s3.list_objects_v2(Bucket="versioned", Prefix="site/")["Contents"]
+        ]
+        return {k[5:]: s3.get_object(Bucket="versioned", Key=k)["Body"].read() for k in keys}
+
+    def objects_of(folder: Path) -> dict[str, bytes]:
+        return {
+            rel: (folder / rel).read_bytes()
+            for rel in published(folder)
+            if rel not in NOT_FOR_OBJECT_STORAGE
+        }
+
+    assert served() == objects_of(site_b)
+    result = CliRunner().invoke(main, ["rollback", *target])
+    assert result.exit_code == 0, result.output
+    assert served() == objects_of(site)  # the page only B had is gone again
+    head = s3.head_object(Bucket="versioned", Key="site/index.html")
+    assert head["ContentType"] == "text/html; charset=utf-8" and head["CacheControl"] == "no-cache"
+    # the records are beside the site's prefix, not in it
+    assert all(
+        k["Key"].startswith("site.releases/")
+        for k in s3.list_objects_v2(Bucket="versioned", Prefix="site.")["Contents"]
+    )
+    result = CliRunner().invoke(main, ["rollback", *target])
+    assert result.exit_code == 1 and "no release older than" in result.output
+
+
+def test_s3_rollback_without_versioning_is_a_message(site, s3_endpoint, monkeypatch):
+    s3_credentials(monkeypatch)
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint)
+    s3.create_bucket(Bucket="plain")
+    target = ["--to", "s3://plain/site", "--endpoint-url", s3_endpoint]
+    result = deploy("--out", str(site), *target)
+    assert result.exit_code == 0 and "versioning is off" in result.output
+    result = CliRunner().invoke(main, ["rollback", *target])
+    assert result.exit_code == 1 and "no release recorded" in result.output

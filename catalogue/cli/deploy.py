@@ -32,7 +32,8 @@ from catalogue.cli.options import out_option
     default=5,
     show_default=True,
     metavar="N",
-    help="Folder targets: releases kept (the one served and N-1 to roll back to).",
+    help="Releases kept (the one served and N-1 to roll back to): folders, and S3 "
+    "prefixes of versioned buckets.",
 )
 @click.option(
     "--website/--no-website",
@@ -91,7 +92,7 @@ def deploy(
     "target",
     required=True,
     metavar="DEST",
-    help="The folder target of earlier deploys (the symlink, e.g. /srv/www/archive).",
+    help="The target of earlier deploys: the folder (the symlink) or s3://bucket/prefix.",
 )
 @click.option(
     "--release",
@@ -99,29 +100,39 @@ def deploy(
     metavar="NAME",
     help="A release of DEST.releases/ to serve (default: the one before the current).",
 )
+@click.option(
+    "--endpoint-url",
+    default=None,
+    metavar="URL",
+    help="S3-compatible endpoint (default: AWS, or $AWS_ENDPOINT_URL).",
+)
 @click.option("--dry-run", is_flag=True, help="Say which release would be served; change nothing.")
-def rollback(target: str, release: str | None, dry_run: bool) -> None:
+def rollback(target: str, release: str | None, endpoint_url: str | None, dry_run: bool) -> None:
     """Serve the previous release of a folder target again, in one atomic switch.
 
     Example: catalogue rollback --to /srv/www/archive
 
     Run it again to go one more release back; `--release NAME` picks one (they are
-    listed in DEST.releases/). The release rolled back from is kept until pruned. rsync
-    and S3 targets keep no releases: deploy the earlier build again (docs/deploy.md).
-    Exits 1 when there is nothing to return to.
+    listed in DEST.releases/). The release rolled back from is kept until pruned. An S3
+    prefix has releases when its bucket has versioning on (earlier object versions are
+    copied back); rsync targets keep none (docs/deploy.md). Exits 1 when there is
+    nothing to return to.
     """
-    from catalogue.publish.deploy import DeployError, is_rsync
+    from catalogue.publish.deploy import DeployError, is_rsync, rollback_s3
     from catalogue.publish.deploy import rollback as run
 
-    if target.startswith("s3://") or is_rsync(target):
+    if not target.startswith("s3://") and is_rsync(target):
         click.echo(
-            f"rollback: {target}: only folder targets keep releases; deploy the earlier "
+            f"rollback: {target}: rsync targets keep no releases; deploy the earlier "
             "build again (see docs/deploy.md)",
             err=True,
         )
         sys.exit(1)
     try:
-        line = run(Path(target), release=release, dry_run=dry_run)
+        if target.startswith("s3://"):
+            line = rollback_s3(target, endpoint_url, release, dry_run)
+        else:
+            line = run(Path(target), release=release, dry_run=dry_run)
     except DeployError as exc:
         click.echo(f"rollback: {exc}", err=True)
         sys.exit(1)

@@ -38,6 +38,7 @@ from urllib.parse import urlparse
 
 from catalogue import hosting
 from catalogue.pipeline.state import STATE_FILE
+from catalogue.publish import s3_releases
 from catalogue.steps.redirects import SERVER_FILES
 
 Echo = Callable[[str], None]
@@ -93,7 +94,7 @@ def deploy(
     if precompress and remote:
         raise DeployError(f"{target}: --precompress is for folder targets only")
     if target.startswith("s3://"):
-        return deploy_s3(site, target, echo, dry_run, endpoint_url, website)
+        return deploy_s3(site, target, echo, dry_run, endpoint_url, website, keep)
     if is_rsync(target):
         return deploy_rsync(site, target, echo, dry_run)
     return deploy_folder(site, Path(target), echo, dry_run, keep, precompress)
@@ -464,6 +465,7 @@ def deploy_s3(
     dry_run: bool,
     endpoint_url: str | None,
     website: bool = True,
+    keep: int = DEFAULT_KEEP,
 ) -> Report:
     """Upload changed objects in dependency order, delete stale ones last, and (unless
     ``website`` is false) configure the bucket's static-website hosting: ``index.html``
@@ -526,6 +528,30 @@ def deploy_s3(
                 },
             )
             echo(f"deploy: s3://{bucket}: static-website hosting, error page {key_of('404.html')}")
+        if not dry_run:
+            stamp = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}"
+            recorded = s3_releases.record_release(client, bucket, prefix, stamp, keep, echo)
+            if recorded:
+                echo(f"deploy: release {recorded} recorded in {prefix}.releases/")
     except (BotoCoreError, ClientError) as exc:
         raise DeployError(f"{target}: {exc}") from None
     return report
+
+
+def rollback_s3(target: str, endpoint_url: str | None, release: str | None, dry_run: bool) -> str:
+    """Serve a recorded earlier release of an S3 target again (see ``s3_releases``)."""
+    try:
+        import boto3
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:
+        raise DeployError("S3 needs boto3: pip install 'catalogue[s3]'") from None
+    parsed = urlparse(target)
+    bucket, prefix = parsed.netloc, parsed.path.strip("/")
+    client = boto3.client("s3", endpoint_url=endpoint_url)
+    try:
+        restored, was = s3_releases.rollback_s3(client, bucket, prefix, _order, release, dry_run)
+    except s3_releases.ReleaseError as exc:
+        raise DeployError(f"{target}: {exc}") from None
+    except (BotoCoreError, ClientError) as exc:
+        raise DeployError(f"{target}: {exc}") from None
+    return f"rollback: {target} -> release {restored} (was {was})"
