@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from catalogue.search.text import FIELDS, column_field, keys, words
 
 FORMAT = 1
-DOC_BLOCK = 64  # studies per d<k>.json / v<k>.json
+DOC_BLOCK = 32  # studies per d<k>.json / v<k>.json: a first page of results reads few bytes
 SNIPPET = 220  # characters of description shown in a result
 # studies per word shard: the shard count grows with the archive (and is known before
 # the words are, so that the build can declare its outputs up front)
@@ -144,18 +144,20 @@ def _dump(obj: object) -> bytes:
 def build(studies: Sequence[StudyText], facet_names: Sequence[str]) -> dict[str, bytes]:
     """Every file of the index, named relative to ``search/index/``."""
     n = len(studies)
-    postings: dict[str, dict[int, int]] = {}
-    column_keys: dict[str, set[int]] = {}
+    # studies are visited in order, so every list of postings is already sorted
+    postings: dict[str, tuple[list[int], list[int]]] = {}
+    column_keys: dict[str, list[int]] = {}
     columns: dict[str, str] = {}  # query field -> a column name as manifests spell it
+    files_bit = FIELDS["files"]
     for i, s in enumerate(studies):
+        masks: dict[str, int] = {}
         for field_name, texts in s.fields.items():
             bit = FIELDS[field_name]
             for text in texts:
                 for key in keys(text):
-                    if len(key) < 2:
-                        continue
-                    slot = postings.setdefault(key, {})
-                    slot[i] = slot.get(i, 0) | bit
+                    if len(key) > 1:
+                        masks[key] = masks.get(key, 0) | bit
+        in_columns: set[str] = set()
         for by_column in s.values.values():
             for column, vals in by_column.items():
                 qfield = column_field(column)
@@ -164,19 +166,26 @@ def build(studies: Sequence[StudyText], facet_names: Sequence[str]) -> dict[str,
                 columns.setdefault(qfield, column)
                 for value in vals:
                     for key in keys(value):
-                        if len(key) < 2:
-                            continue
-                        slot = postings.setdefault(key, {})
-                        slot[i] = slot.get(i, 0) | FIELDS["files"]
-                        column_keys.setdefault(f"{key}@{qfield}", set()).add(i)
+                        if len(key) > 1:
+                            masks[key] = masks.get(key, 0) | files_bit
+                            in_columns.add(f"{key}@{qfield}")
+        for key, mask in masks.items():
+            ids_masks = postings.get(key)
+            if ids_masks is None:
+                postings[key] = ([i], [mask])
+            else:
+                ids_masks[0].append(i)
+                ids_masks[1].append(mask)
+        for key in in_columns:
+            column_keys.setdefault(key, []).append(i)
     files: dict[str, bytes] = {}
     shards = shard_count(n)
     shard_maps: list[dict[str, str]] = [{} for _ in range(shards)]
     for key in sorted(postings):
-        ids = sorted(postings[key])
-        shard_maps[shard_of(key, shards)][key] = encode_gaps(ids, [postings[key][i] for i in ids])
+        ids, ms = postings[key]
+        shard_maps[shard_of(key, shards)][key] = encode_gaps(ids, ms)
     for key in sorted(column_keys):
-        shard_maps[shard_of(key, shards)][key] = encode_gaps(sorted(column_keys[key]))
+        shard_maps[shard_of(key, shards)][key] = encode_gaps(column_keys[key])
     for k, shard in enumerate(shard_maps):
         files[f"w{k}.json"] = _dump(shard)
 

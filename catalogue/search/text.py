@@ -16,6 +16,7 @@ exact things (a gene, a compound, an accession) far more than for fuzzy prose:
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -59,10 +60,15 @@ _WORD = re.compile(r"[^\W_]+")
 
 
 def normalise(text: str) -> str:
+    if text.isascii():  # most text: no accents to strip
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.category(c).startswith("M"))
+    return "".join(
+        c for c in decomposed if c.isascii() or not unicodedata.category(c).startswith("M")
+    )
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
     """Harman's S stemmer: plurals only, and only for alphabetic words of 4+ letters."""
     if len(word) < 4 or not word.isalpha():
