@@ -137,6 +137,16 @@ class Brand(Record):
 LOGO_TYPES = (".svg", ".png", ".webp", ".jpg", ".jpeg")
 
 
+class DepositSettings(Record):
+    """Where the deposit form (/deposit/) sends a finished study.yaml: the archive's git
+    repository, for a new-file (pull request) link; without it the form offers download
+    and copy only."""
+
+    repository: WebUrl = None  # e.g. https://github.com/org/archive
+    branch: str = "main"
+    content_path: str = "content"  # the content tree's folder inside the repository
+
+
 class Site(Record):
     format: FormatVersion
     title: Text
@@ -150,6 +160,7 @@ class Site(Record):
     downloads: Downloads = Downloads()
     viewers: Viewers = Viewers()
     brand: Brand = Brand()
+    deposit: DepositSettings = DepositSettings()
 
     @field_validator("base_url", "data_url")
     @classmethod

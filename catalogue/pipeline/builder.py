@@ -33,6 +33,7 @@ from catalogue.steps.api import api_steps
 from catalogue.steps.assets import asset_steps, brand_steps
 from catalogue.steps.citations import citation_steps
 from catalogue.steps.context import RenderContext, site_root
+from catalogue.steps.deposit import deposit_steps
 from catalogue.steps.files import file_steps
 from catalogue.steps.pages import page_steps
 from catalogue.steps.query_index import query_index_steps
@@ -306,6 +307,7 @@ def run_build(options: BuildOptions, echo: Echo) -> bool:
                     *ro_crate_steps(ctx, options.content),
                     *asset_steps(options.templates / "static"),
                     *brand_steps(catalogue.site, options.content),
+                    *deposit_steps(ctx),
                     *redirect_steps(ctx, case_sensitive(staging.root)),
                 ]
             )
