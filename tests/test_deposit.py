@@ -398,3 +398,17 @@ print(*peaks)
     manifest = content / "studies/S-BIAD2/d20000.files.tsv"
     lines = manifest.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 20_001 and lines[-1].startswith("d19/0999.txt\t6\t")
+
+
+def test_hashing_on_a_dask_cluster_gives_the_same_manifest(
+    content: Path, plate: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """--executor dask-local: the same chunks on a real Dask LocalCluster."""
+    local = add(content, plate, dataset="local")
+    assert local.exit_code == 0, local.output
+    monkeypatch.setenv("CATALOGUE_CACHE_DIR", str(tmp_path / "fresh-state"))  # read all again
+    dask = add(content, plate, "--executor", "dask-local", dataset="dask")
+    assert dask.exit_code == 0, dask.output
+    assert "4 read, 0 unchanged" in dask.output
+    studies = content / "studies/S-BIAD2"
+    assert (studies / "dask.files.tsv").read_bytes() == (studies / "local.files.tsv").read_bytes()
