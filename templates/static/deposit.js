@@ -383,9 +383,16 @@
     return /^[A-Za-z_][A-Za-z0-9_-]*$/.test(key) ? key : JSON.stringify(key);
   }
 
+  const RESERVED = new Set(["true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"]);
+
   function yamlScalar(value, key) {
     if (typeof value === "number" || typeof value === "boolean") return String(value);
     if (key === "release_date" && validDate(value)) return value;
+    // plain when YAML can only read it as this very string (also inside [a, b]), else
+    // double-quoted (a JSON string is a YAML string)
+    if (/^[A-Za-z][A-Za-z0-9 ._()-]*$/.test(value) && !/\s$/.test(value) && !RESERVED.has(value.toLowerCase())) {
+      return value;
+    }
     return JSON.stringify(value);
   }
 
