@@ -87,19 +87,40 @@ def varint(out: bytearray, n: int) -> None:
             return
 
 
+def _table() -> list[bytes]:
+    table = []
+    for n in range(1 << 14):
+        b = bytearray()
+        varint(b, n)
+        table.append(bytes(b))
+    return table
+
+
+# LEB128 bytes of every number below 2**14 (almost every gap and every field mask)
+_VARINT = _table()
+
+
+def _leb(n: int) -> bytes:
+    if n < 16384:
+        return _VARINT[n]
+    b = bytearray()
+    varint(b, n)
+    return bytes(b)
+
+
 def encode_gaps(ids: Iterable[int], masks: Iterable[int] | None = None) -> str:
-    out = bytearray()
+    parts: list[bytes] = []
     last = -1
     if masks is None:
         for i in ids:
-            varint(out, i - last - 1)
+            parts.append(_leb(i - last - 1))
             last = i
     else:
         for i, m in zip(ids, masks, strict=True):
-            varint(out, i - last - 1)
-            varint(out, m)
+            parts.append(_leb(i - last - 1))
+            parts.append(_leb(m))
             last = i
-    return base64.b64encode(bytes(out)).decode()
+    return base64.b64encode(b"".join(parts)).decode()
 
 
 def encode_set(ids: Sequence[int], n: int) -> str:
@@ -154,7 +175,7 @@ def build(studies: Sequence[StudyText], facet_names: Sequence[str]) -> dict[str,
         for field_name, texts in s.fields.items():
             bit = FIELDS[field_name]
             for text in texts:
-                for key in keys(text):
+                for key in set(keys(text)):
                     if len(key) > 1:
                         masks[key] = masks.get(key, 0) | bit
         in_columns: set[str] = set()
