@@ -10,7 +10,9 @@ import re
 
 ACCESSION_RE = re.compile(r"^S-[A-Z]{2,10}(-?)[0-9]{1,9}$")
 ORCID_RE = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")
-DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
+# the suffix may hold almost anything, but not what would break out of an HTML attribute or
+# a URL (quotes, angle brackets, spaces, controls): such DOIs are written percent-encoded
+DOI_RE = re.compile(r'^10\.\d{4,9}/[^\s<>"\x00-\x1f\x7f-\x9f]+$')
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 DATASET_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 FBBI_RE = re.compile(r"^FBbi:\d{8}$")
@@ -33,3 +35,28 @@ def accession_number(accession: str) -> tuple[str, int]:
     if not m:
         return (accession, 0)
     return (m.group(1), int(m.group(2)))
+
+
+def doi_ok(doi: str) -> bool:
+    """Whether a bare DOI (``10.NNNN/suffix``, no ``doi:`` or URL prefix) is acceptable."""
+    return bool(DOI_RE.match(doi))
+
+
+# characters that would end the URL early or break out of an attribute wherever the base
+# URL is pasted in front of a path: in href="…", in sitemaps, in server configs
+_URL_BREAKERS = re.compile(r"[\"'<>`\\\s?#\x00-\x1f\x7f-\x9f]")
+
+
+def base_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be the base of every link of a site, or None."""
+    if not url.startswith(("http://", "https://")):
+        return "must be an absolute http(s) URL"
+    bad = _URL_BREAKERS.search(url)
+    if bad:
+        char = bad.group()
+        shown = repr(char) if char.isprintable() and not char.isspace() else f"U+{ord(char):04X}"
+        return (
+            f"must not contain {shown}: links are made by adding paths to it, and a "
+            "query, fragment, quote or space would break every one"
+        )
+    return None

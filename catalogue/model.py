@@ -13,7 +13,14 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from catalogue.identifiers import DATASET_ID_RE, DOI_RE, FBBI_RE, ORCID_RE, orcid_checksum_ok
+from catalogue.identifiers import (
+    DATASET_ID_RE,
+    FBBI_RE,
+    ORCID_RE,
+    base_url_problem,
+    doi_ok,
+    orcid_checksum_ok,
+)
 
 FORMAT_VERSION = 1
 
@@ -165,8 +172,9 @@ class Site(Record):
     @field_validator("base_url", "data_url")
     @classmethod
     def _url(cls, v: str) -> str:
-        if not v.startswith(("http://", "https://")):
-            raise ValueError("must be an absolute http(s) URL")
+        why = base_url_problem(v)
+        if why:
+            raise ValueError(why)
         return v.rstrip("/")
 
 
@@ -211,8 +219,11 @@ def _doi(v: Any) -> Any:
     for prefix in ("https://doi.org/", "http://doi.org/", "http://dx.doi.org/", "doi:"):
         if v.lower().startswith(prefix):
             v = v[len(prefix) :]
-    if not DOI_RE.match(v):
-        raise ValueError(f"DOI {v!r} is not of the form 10.NNNN/suffix")
+    if not doi_ok(v):
+        hint = ""
+        if any(c in v for c in '<>" ') or not v.isprintable():
+            hint = " (quotes, '<', '>', spaces and controls must be percent-encoded)"
+        raise ValueError(f"DOI {v!r} is not of the form 10.NNNN/suffix{hint}")
     return v
 
 

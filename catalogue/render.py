@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -18,6 +19,7 @@ import nh3
 from markupsafe import Markup
 
 from catalogue.charts import growth_chart
+from catalogue.paths import escapes
 
 
 def _templates_dir() -> Path:
@@ -131,9 +133,21 @@ def json_ld(value: Any) -> Markup:
     return Markup(text)
 
 
+class _TemplatesLoader(jinja2.FileSystemLoader):
+    """Templates from one folder, never through a link out of it."""
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        if escapes(Path(filename), Path(self.searchpath[0])):
+            raise jinja2.TemplateNotFound(f"{template} (a link out of the templates folder)")
+        return source, filename, uptodate
+
+
 def make_environment(templates: Path = TEMPLATES) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates)),
+        loader=_TemplatesLoader(str(templates)),
         autoescape=jinja2.select_autoescape(["html", "xml"]),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -160,6 +174,6 @@ def templates_digest(templates: Path = TEMPLATES) -> str:
 
     h = hashlib.sha256()
     for p in sorted(templates.rglob("*")):
-        if p.is_file():
+        if p.is_file() and not escapes(p, templates):
             h.update(str(p.relative_to(templates)).encode() + b"\0" + p.read_bytes() + b"\0")
     return h.hexdigest()

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from catalogue.cli import main
 
-from .conftest import ROOTS, build_site, site_files
+from .conftest import ROOTS, TODAY, build_site, site_files
 from .test_lifecycle import commit, git
 
 MINIMAL = ROOTS / "minimal" / "content"
@@ -204,3 +204,245 @@ def test_a_malformed_organism_in_pagetab_is_a_problem(tmp_path: Path, change, wh
     assert "Traceback" not in result.output
     assert f"{study}:1: E091 not a PageTab submission: section." in result.output
     assert where in result.output, result.output
+
+
+# --- 3. symbolic links never lead out of their folder -----------------------------------
+
+
+def outside_file(tmp_path: Path, name: str, data: bytes) -> Path:
+    secret = tmp_path / "outside" / name
+    secret.parent.mkdir(parents=True, exist_ok=True)
+    secret.write_bytes(data)
+    return secret
+
+
+def test_a_representative_image_linked_out_of_the_data_folder_is_refused(tmp_path: Path):
+    content = tmp_path / "content"
+    shutil.copytree(MINIMAL, content)
+    image = content / "data/S-BIAD1/worm.tif"
+    secret = outside_file(tmp_path, "private.tif", image.read_bytes())
+    image.unlink()
+    image.symlink_to(secret)
+    code, output = validate(content)
+    assert code == 1
+    assert (
+        "content/studies/S-BIAD1/study.yaml:19:21: E043 representative worm.tif is a link to a "
+        "file outside the study's data folder content/data/S-BIAD1" in output
+    ), output
+    # the thumbnail step itself refuses it too (a second line of defence)
+    from catalogue.steps.thumbnails import _local
+
+    assert not _local(image, content / "data/S-BIAD1", content)
+    assert _local(secret, secret.parent, tmp_path)
+
+
+def test_an_image_linked_to_another_study_is_not_rendered(tmp_path: Path):
+    """A link within the content tree but out of the study's own data folder (e.g. to an
+    embargoed study's image) is not a local copy of this study."""
+    from catalogue.imaging.localdata import local_images
+    from catalogue.readers.tree import load
+
+    content = tmp_path / "content"
+    shutil.copytree(MINIMAL, content)
+    other = content / "data/S-BIAD2"
+    other.mkdir()
+    shutil.copy(content / "data/S-BIAD1/worm.tif", other / "zanzibarite.tif")
+    (content / "data/S-BIAD1/linked.tif").symlink_to(other / "zanzibarite.tif")
+    (content / "data/S-BIAD1/linked-dir.zarr").symlink_to(other, target_is_directory=True)
+    (content / "data/S-BIAD1/alias.tif").symlink_to("worm.tif")  # inside: fine
+    catalogue, problems = load(content, TODAY)
+    assert catalogue is not None, problems
+    assert list(local_images(catalogue, content)) == [
+        ("S-BIAD1", "alias.tif"),
+        ("S-BIAD1", "worm.tif"),
+    ]
+
+
+def test_a_study_folder_linked_out_of_the_tree_is_refused(tmp_path: Path):
+    content = tmp_path / "content"
+    shutil.copytree(MINIMAL, content)
+    elsewhere = tmp_path / "outside" / "S-BIAD3"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "study.yaml").write_text(
+        (content / "studies/S-BIAD2/study.yaml").read_text().replace("S-BIAD2", "S-BIAD3")
+    )
+    (content / "studies/S-BIAD3").symlink_to(elsewhere, target_is_directory=True)
+    code, output = validate(content)
+    assert code == 1
+    assert (
+        "content/studies/S-BIAD3: E043 study folder is a link to a folder outside the content "
+        "tree's studies/" in output
+    ), output
+
+
+@pytest.mark.parametrize(
+    ("link", "message"),
+    [
+        ("studies/S-BIAD2/study.yaml", "E043 study.yaml is a link to a file outside the study's"),
+        ("site.yaml", "E043 site.yaml is a link to a file outside the content tree"),
+        ("accessions.tsv", "E043 the ledger is a link to a file outside the content tree"),
+        ("redirects.tsv", "E043 the file is a link to a file outside the content tree"),
+        ("studies/S-BIAD1/images.files.tsv", "manifest images.files.tsv is a link to a file"),
+        # (named where study.yaml lists it)
+    ],
+)
+def test_content_files_linked_out_of_their_folder_are_refused(
+    tmp_path: Path, link: str, message: str
+):
+    content = tmp_path / "content"
+    shutil.copytree(MINIMAL, content)
+    target = content / link
+    data = target.read_bytes() if target.exists() else b"old\tnew\n"
+    secret = outside_file(tmp_path, target.name, data)
+    if target.exists():
+        target.unlink()
+    target.symlink_to(secret)
+    code, output = validate(content)
+    assert code == 1, output
+    where = "studies/S-BIAD1/study.yaml:18:12" if link.endswith(".files.tsv") else link
+    assert f"content/{where}" in output and message in output, output
+
+
+def test_a_manifest_linked_to_another_study_is_refused(tmp_path: Path):
+    content = tmp_path / "content"
+    shutil.copytree(MINIMAL, content)
+    manifest = content / "studies/S-BIAD1/images.files.tsv"
+    shutil.copy(manifest, content / "studies/S-BIAD2/secret.files.tsv")
+    manifest.unlink()
+    manifest.symlink_to("../S-BIAD2/secret.files.tsv")
+    code, output = validate(content)
+    assert code == 1
+    assert "manifest images.files.tsv is a link to a file outside the study's folder" in output
+
+
+def test_a_data_folder_linked_out_of_the_tree_is_refused(tmp_path: Path):
+    content = tmp_path / "content"
+    shutil.copytree(MINIMAL, content)
+    shutil.move(content / "data/S-BIAD1", tmp_path / "elsewhere")
+    (content / "data/S-BIAD1").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    code, output = validate(content)
+    assert code == 1
+    assert "E043 data folder content/data/S-BIAD1 is a link to a folder outside" in output
+
+
+def test_templates_and_static_files_linked_out_are_not_used(tmp_path: Path):
+    import jinja2
+
+    from catalogue.render import make_environment
+    from catalogue.steps.assets import asset_steps
+
+    templates = tmp_path / "templates"
+    (templates / "static").mkdir(parents=True)
+    (templates / "static" / "style.css").write_text("body {}")
+    secret = outside_file(tmp_path, "passwd", b"root:x:0:0")
+    (templates / "static" / "leak.css").symlink_to(secret)
+    (templates / "page.html").symlink_to(secret)
+    (templates / "ok.html").write_text("fine")
+    assert [s.outputs for s in asset_steps(templates / "static")] == [("static/style.css",)]
+    env = make_environment(templates)
+    assert env.get_template("ok.html").render() == "fine"
+    with pytest.raises(jinja2.TemplateNotFound):
+        env.get_template("page.html")
+
+
+def test_harvest_does_not_read_an_image_linked_out_of_the_data_folder(tmp_path: Path):
+    content = tmp_path / "content"
+    shutil.copytree(MINIMAL, content)
+    image = content / "data/S-BIAD1/worm.tif"
+    secret = outside_file(tmp_path, "private.tif", image.read_bytes())
+    image.unlink()
+    image.symlink_to(secret)
+    result = CliRunner().invoke(main, ["harvest", "S-BIAD1", "--content", str(content)])
+    assert "0 of 0 local image files read" in result.output, result.output
+
+
+# --- 4. paths, base URLs and DOIs that would confuse or break out -----------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "why"),
+    [
+        ("next\x85line.tif", "control character"),  # C1 NEXT LINE
+        ("csi\x9b31m.tif", "control character"),
+        ("a\u2028b.tif", "control character"),
+        ("a\u2029b.tif", "control character"),
+        ("   ", "only spaces"),
+        ("plate/ /a.tif", "only spaces"),
+        ("n" * 256 + ".tif", "longer than file systems allow (255 bytes)"),
+        ("é" * 128 + ".tif", "longer than file systems allow (255 bytes)"),  # 256 bytes
+        ("d/" * 2048 + "a.tif", "longer than file systems allow (4096)"),
+    ],
+)
+def test_hostile_manifest_paths_are_refused(tmp_path: Path, path: str, why: str):
+    content = tmp_path / "content"
+    shutil.copytree(MINIMAL, content)
+    manifest = content / "studies/S-BIAD1/images.files.tsv"
+    manifest.write_text(manifest.read_text() + f"{path}\t10\t\tFITC\n", encoding="utf-8")
+    code, output = validate(content)
+    assert code == 1, output
+    line = next(x for x in output.splitlines() if "E043" in x)
+    assert line.startswith("content/studies/S-BIAD1/images.files.tsv:3: E043"), line
+    assert why in line, line
+    assert len(line) < 300  # a 4 kB path is not echoed whole
+
+
+def test_long_but_legal_paths_are_accepted(tmp_path: Path):
+    content = tmp_path / "content"
+    shutil.copytree(MINIMAL, content)
+    manifest = content / "studies/S-BIAD1/images.files.tsv"
+    ok = "/".join(["d" * 250] * 16) + "/a.tif"  # 4,022 bytes, names of 250
+    manifest.write_text(manifest.read_text() + f"{ok}\t10\t\tFITC\n", encoding="utf-8")
+    code, output = validate(content)
+    assert code == 0, output
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://x.org/a'b",
+        'https://x.org/"',
+        "https://x.org/?q=1",
+        "https://x.org/#top",
+        "https://x.org/a b",
+        "https://x.org/<a>",
+    ],
+)
+def test_a_base_url_that_would_break_every_link_is_refused(tmp_path: Path, url: str):
+    content = tmp_path / "content"
+    shutil.copytree(MINIMAL, content)
+    site = content / "site.yaml"
+    site.write_text(
+        site.read_text().replace("base_url: http://localhost:8000", f"base_url: {json.dumps(url)}")
+    )
+    code, output = validate(content)
+    assert code == 1, output
+    assert "content/site.yaml:4:" in output and "base_url" in output, output
+    assert "must not contain" in output, output
+    result = CliRunner().invoke(
+        main, ["build", "--content", str(MINIMAL), "--out", str(tmp_path / "b"), "--base-url", url]
+    )
+    assert result.exit_code == 2, result.output
+    assert "must not contain" in result.output
+    assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize(
+    "doi", ["10.1234/a<b>", '10.1234/x"onmouseover=1', "10.1234/a b", "10.1234/a\x85b"]
+)
+def test_a_doi_with_markup_characters_is_refused(tmp_path: Path, doi: str):
+    content = tmp_path / "content"
+    shutil.copytree(MINIMAL, content)
+    study = content / "studies/S-BIAD1/study.yaml"
+    study.write_text(
+        study.read_text() + f"publications:\n  - {{title: A paper, doi: {json.dumps(doi)}}}\n"
+    )
+    code, output = validate(content)
+    assert code == 1, output
+    assert "E016 publications.0.doi: DOI" in output and "percent-encoded" in output, output
+
+
+def test_the_doi_rule_accepts_real_dois():
+    from catalogue.identifiers import doi_ok
+
+    for doi in ["10.1038/s41592-021-01262-9", "10.6019/S-BIAD1492", "10.1002/(SICI)1097%3C2%3E"]:
+        assert doi_ok(doi), doi

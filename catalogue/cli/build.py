@@ -83,12 +83,12 @@ def build(
 
     The previous site stays untouched if the build fails. Exits 1 on content errors.
     """
+    from catalogue.identifiers import base_url_problem
     from catalogue.pipeline.builder import BuildOptions, BuildRefused, run_build
 
-    if base_url is not None and not base_url.startswith(("http://", "https://")):
-        raise click.BadParameter(
-            f"{base_url!r} must be an absolute http(s) URL", param_hint="--base-url"
-        )
+    why = None if base_url is None else base_url_problem(base_url)
+    if why:
+        raise click.BadParameter(f"{base_url!r} {why}", param_hint="--base-url")
     options = BuildOptions(
         progress=sys.stderr if sys.stderr.isatty() else None,
         content=content,

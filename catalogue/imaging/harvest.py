@@ -35,6 +35,7 @@ import yaml
 from catalogue.imaging.metadata import inspect_image
 from catalogue.imaging.ngff import is_zarr
 from catalogue.imaging.thumbnail import thumbnail_candidate
+from catalogue.paths import escapes
 from catalogue.pipeline.executors import Executor, LocalExecutor
 from catalogue.readers.manifest import path_problem
 
@@ -261,6 +262,8 @@ def _local_image(data: Path, rel: str) -> Path | None:
     if path_problem(rel) or not thumbnail_candidate(rel):
         return None
     local = data / rel
+    if escapes(local, data):  # a link out of the study's data folder is never read
+        return None
     if local.is_file() or is_zarr(local):
         return local
     return None

@@ -15,6 +15,7 @@ from catalogue.imaging.ngff import is_zarr
 from catalogue.imaging.thumbnail import thumbnail_candidate
 from catalogue.imaging.viewers import viewer_links
 from catalogue.model import Catalogue
+from catalogue.paths import escapes
 
 
 def local_images(catalogue: Catalogue, content: Path) -> Iterator[tuple[str, str]]:
@@ -26,20 +27,22 @@ def local_images(catalogue: Catalogue, content: Path) -> Iterator[tuple[str, str
     for entry in catalogue.public():
         acc = entry.study.accession
         base = data_root / acc
-        if not base.is_dir():
+        if not base.is_dir() or escapes(base, content):
             continue
         found: list[str] = []
-        for folder, dirs, files in os.walk(base):
+        for folder, dirs, files in os.walk(base):  # never into linked folders
             here = Path(folder)
             dirs.sort()
             for d in list(dirs):
-                if d.lower().endswith(".zarr") or is_zarr(here / d):
+                if escapes(here / d, base):  # a link out of the study's data folder
+                    dirs.remove(d)
+                elif d.lower().endswith(".zarr") or is_zarr(here / d):
                     found.append((here / d).relative_to(base).as_posix())
                     dirs.remove(d)
             found += [
                 (here / f).relative_to(base).as_posix()
                 for f in sorted(files)
-                if thumbnail_candidate(f)
+                if thumbnail_candidate(f) and not escapes(here / f, base)
             ]
         for path in sorted(found):
             yield acc, path

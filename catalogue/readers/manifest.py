@@ -20,7 +20,12 @@ from catalogue.readers import summary_cache
 
 REQUIRED = ("path", "size")
 MAX_SIZE = 2**63 - 1  # the largest file size file systems and S3 can express
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# C0 and C1 controls (U+0085 is a line break to some readers) and the Unicode line and
+# paragraph separators, which split a path in two in logs, terminals and editors
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# what file systems (ext4, XFS, APFS, NTFS) and tools hold: bytes per name and per path
+MAX_NAME_BYTES = 255
+MAX_PATH_BYTES = 4096
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f]")
 # columns the published manifest and the file table add themselves
 RESERVED = ("url", "format", "preview")
@@ -38,6 +43,11 @@ def path_problem(p: str) -> str | None:
     """Why a manifest path could escape or confuse the data folder, or None if it is safe."""
     if not p:
         return "empty path"
+    size = len(p.encode("utf-8", "surrogatepass"))
+    if size > MAX_PATH_BYTES:
+        return (
+            f"path {p[:40]!r}… of {size} bytes is longer than file systems allow ({MAX_PATH_BYTES})"
+        )
     if p.startswith("/"):
         return f"path {p!r} must be relative (no leading '/')"
     if "\\" in p:
@@ -52,6 +62,14 @@ def path_problem(p: str) -> str | None:
         return f"path {p!r} must not contain '..'"
     if "" in parts or "." in parts:
         return f"path {p!r} has an empty or '.' segment"
+    if any(not part.strip() for part in parts):
+        return f"path {p!r} has a name that is only spaces"
+    long = next(
+        (part for part in parts if len(part.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES),
+        None,
+    )
+    if long is not None:
+        return f"name {long[:40]!r}… is longer than file systems allow ({MAX_NAME_BYTES} bytes)"
     return None
 
 

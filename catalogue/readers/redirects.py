@@ -13,6 +13,7 @@ from pathlib import Path
 
 from catalogue.identifiers import ACCESSION_RE
 from catalogue.model import Redirect
+from catalogue.paths import escapes
 from catalogue.problems import Problem, problem
 
 REDIRECTS_FILE = "redirects.tsv"
@@ -30,6 +31,10 @@ def read_redirects(
     """
     if not path.is_file():
         return [], []
+    if escapes(path, path.parent):
+        return [], [
+            problem(rel, 0, "E043", "the file is a link to a file outside the content tree")
+        ]
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from catalogue.identifiers import accession_number
 from catalogue.model import Catalogue, LedgerRow, ManifestSummary, Site, Study, StudyEntry
+from catalogue.paths import escapes
 from catalogue.problems import Problem, errors, problem
 from catalogue.readers import checks, manifest
 from catalogue.readers.records import salvage, validate_marked
@@ -29,6 +30,10 @@ PLACEHOLDERS = {
 }
 
 
+def _of(folder: Path) -> str:
+    return "the study's folder" if folder.parent.name == "studies" else "the content tree"
+
+
 def _rel(path: Path, content: Path) -> str:
     """Paths in messages are as the maintainer would type them from the project root."""
     try:
@@ -41,7 +46,13 @@ def _rel(path: Path, content: Path) -> str:
         )
 
 
-def read_yaml(path: Path, rel: str) -> tuple[Marked | None, list[Problem]]:
+def read_yaml(
+    path: Path, rel: str, folder: Path | None = None
+) -> tuple[Marked | None, list[Problem]]:
+    if folder is not None and escapes(path, folder):
+        return None, [
+            problem(rel, 0, "E043", f"{path.name} is a link to a file outside {_of(folder)}")
+        ]
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -58,6 +69,10 @@ def read_yaml(path: Path, rel: str) -> tuple[Marked | None, list[Problem]]:
 def read_ledger(path: Path, rel: str) -> tuple[list[LedgerRow], list[Problem]]:
     rows: list[LedgerRow] = []
     out: list[Problem] = []
+    if escapes(path, path.parent):
+        return rows, [
+            problem(rel, 0, "E043", "the ledger is a link to a file outside the content tree")
+        ]
     if not path.is_file():
         return rows, [problem(rel, 0, "E040", "accession ledger not found")]
     raw = path.read_bytes()
@@ -97,7 +112,7 @@ def read_ledger(path: Path, rel: str) -> tuple[list[LedgerRow], list[Problem]]:
 def load_site(content: Path) -> tuple[Site | None, list[Problem]]:
     path = content / "site.yaml"
     rel = _rel(path, content)
-    marked, problems = read_yaml(path, rel)
+    marked, problems = read_yaml(path, rel, content)
     if marked is None:
         return None, problems
     site, more = validate_marked(Site, marked, rel)
@@ -125,7 +140,7 @@ def load_study(
 ) -> tuple[StudyEntry | None, Marked | None, list[Problem]]:
     path = folder / "study.yaml"
     rel = _rel(path, content)
-    marked, problems = read_yaml(path, rel)
+    marked, problems = read_yaml(path, rel, folder)
     if marked is None:
         return None, None, problems
     study, more = validate_marked(Study, marked, rel)
@@ -152,8 +167,8 @@ def load_study(
         mpath = folder / ds.files
         mrel = _rel(mpath, content)
         line, col = checks.salvaged_position(marked, index_map, "datasets", i, "files")
-        if mpath.is_symlink() and not mpath.resolve().is_relative_to(content.resolve()):
-            outside = f"manifest {ds.files} is a link to a file outside the content tree"
+        if escapes(mpath, folder):
+            outside = f"manifest {ds.files} is a link to a file outside the study's folder"
             problems.append(problem(rel, line, "E043", outside, col))
             continue
         if not mpath.is_file():
@@ -166,9 +181,28 @@ def load_study(
             summaries[ds.id] = summary
     if site is not None:
         data = content / site.data_root / study.accession
+        if escapes(data, content):
+            outside = (
+                f"data folder {_rel(data, content)} is a link to a folder outside the content tree"
+            )
+            problems.append(problem(rel, 1, "E043", outside))
         for i, ds in enumerate(study.datasets):
             rep = ds.representative
-            if rep and manifest.path_problem(rep) is None and not (data / rep).exists():
+            if rep and manifest.path_problem(rep) is None and escapes(data / rep, data):
+                line, col = checks.salvaged_position(
+                    marked, index_map, "datasets", i, "representative"
+                )
+                problems.append(
+                    problem(
+                        rel,
+                        line,
+                        "E043",
+                        f"representative {rep} is a link to a file outside the study's data "
+                        f"folder {_rel(data, content)}",
+                        col,
+                    )
+                )
+            elif rep and manifest.path_problem(rep) is None and not (data / rep).exists():
                 line, col = checks.salvaged_position(
                     marked, index_map, "datasets", i, "representative"
                 )
@@ -209,6 +243,11 @@ def load(content: Path, today: dt.date) -> tuple[Catalogue | None, list[Problem]
     studies_dir = content / "studies"
     folders = sorted(p for p in studies_dir.iterdir() if p.is_dir()) if studies_dir.is_dir() else []
     for folder in folders:
+        if escapes(folder, studies_dir):
+            rel = _rel(folder, content)
+            outside = "study folder is a link to a folder outside the content tree's studies/"
+            problems.append(problem(rel, 0, "E043", outside))
+            continue
         entry, marked, more = load_study(folder, content, site, today)
         problems += more
         if marked is not None and isinstance(marked.data, dict):

@@ -6,12 +6,14 @@ import hashlib
 from pathlib import Path
 
 from catalogue.model import Site
+from catalogue.paths import escapes
 from catalogue.pipeline.plan import Step, StepResult
 
 
 def asset_steps(static: Path) -> list[Step]:
     steps = []
-    for path in sorted(p for p in static.rglob("*") if p.is_file()):
+    # a link out of static/ would publish whatever it points to
+    for path in sorted(p for p in static.rglob("*") if p.is_file() and not escapes(p, static)):
         rel = f"static/{path.relative_to(static).as_posix()}"
         data = path.read_bytes()
         steps.append(

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from catalogue.imaging.ngff import identity_files, is_zarr
 from catalogue.imaging.thumbnail import ThumbnailSettings, site_thumbnail, thumbnail_candidate
 from catalogue.model import Catalogue
+from catalogue.paths import escapes
 from catalogue.pipeline.plan import Step, StepResult
 from catalogue.pipeline.state import StepRecord
 from catalogue.readers.manifest import path_problem
@@ -96,8 +97,11 @@ def _make(source: str, rel: str, out: str) -> StepResult:
     return StepResult(files={out: thumb.webp}, warnings=warnings, info=dict(thumb.info))
 
 
-def _local(source: Path) -> bool:
-    """A local copy to render: a file, or a folder that is (or is named as) a zarr."""
+def _local(source: Path, folder: Path, content: Path) -> bool:
+    """A local copy to render: a file, or a folder that is (or is named as) a zarr, that
+    is really inside the study's data ``folder`` (a link out of it is never rendered)."""
+    if escapes(source, folder) or escapes(folder, content):
+        return False
     if source.is_dir():
         return is_zarr(source) or source.name.lower().endswith(".zarr")
     return source.is_file()
@@ -133,7 +137,7 @@ def thumbnail_steps(
             if not ds.representative:
                 continue
             source = data_root / acc / ds.representative
-            if not _local(source):
+            if not _local(source, data_root / acc, content):
                 continue
             step = _step(source, cache)
             steps.append(step)
@@ -164,7 +168,7 @@ def file_thumbnail_steps(
         if acc not in public or path_problem(path) or not thumbnail_candidate(path):
             continue
         source = data_root / acc / path
-        if not _local(source):
+        if not _local(source, data_root / acc, content):
             continue
         step = _step(source, cache)
         steps.append(step)
