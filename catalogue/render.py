@@ -19,6 +19,7 @@ import nh3
 from markupsafe import Markup
 
 from catalogue.charts import growth_chart
+from catalogue.csp import CONTENT_SECURITY_POLICY
 from catalogue.paths import escapes
 
 
@@ -154,6 +155,7 @@ def make_environment(templates: Path = TEMPLATES) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.globals["content_security_policy"] = CONTENT_SECURITY_POLICY
     env.filters.update(
         markdown=markdown_to_html,
         plain=plain_text,

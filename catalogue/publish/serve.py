@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from catalogue.csp import CONTENT_SECURITY_POLICY
 from catalogue.pipeline.state import STATE_FILE
 
 
@@ -27,6 +28,12 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         ".wasm": "application/wasm",
         ".pf_meta": "application/octet-stream",
     }
+
+    def end_headers(self) -> None:
+        """Every answer carries the site's headers, as the generated server configs send."""
+        self.send_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        self.send_header("X-Content-Type-Options", "nosniff")
+        super().end_headers()
 
     def send_head(self) -> io.BytesIO | BinaryIO | None:
         """As a deployed site would: no build-state file, no directory listings."""

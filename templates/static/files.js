@@ -15,6 +15,8 @@ const downloadEl = document.getElementById("ff-download");
 const linkEl = document.getElementById("ff-link");
 const metadataEl = document.getElementById("ff-metadata");
 const resetEl = document.getElementById("ff-reset");
+// filters apply as they change; Enter in a field must not submit (and reload) the page
+document.getElementById("file-filters").addEventListener("submit", (e) => e.preventDefault());
 const PAGE_SIZE = 100;
 const here = new URL(document.currentScript ? document.currentScript.src : import.meta.url);
 const worker = new Worker(new URL("files-worker.js", here));
