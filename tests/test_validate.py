@@ -270,6 +270,6 @@ def test_manifest_linked_from_outside_the_tree_is_refused(tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)
     result = run("validate", "--content", "content")
     assert result.exit_code == 1
-    assert "E043 manifest images.files.tsv is a link to a file outside the content tree" in (
+    assert "E043 manifest images.files.tsv is a link to a file outside the study's folder" in (
         result.output
     )
