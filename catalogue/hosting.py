@@ -22,6 +22,8 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
+from catalogue.csp import CONTENT_SECURITY_POLICY
+
 # Content types by file suffix, for every kind of file a build writes (and a few that a
 # site may carry in its static assets). Text types are sent with their charset.
 TYPES: dict[str, str] = {
@@ -95,6 +97,7 @@ _CACHE = [(re.compile("^" + pattern), value) for pattern, value in CACHE_RULES]
 # take them from here.
 COMMON_HEADERS: dict[str, str] = {
     "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,  # catalogue/csp.py
 }
 
 

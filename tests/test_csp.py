@@ -168,3 +168,21 @@ def test_the_policy_is_enforced_by_the_meta_tag_alone(tmp_path: Path, page):
     pg.goto(study.as_uri())
     assert pg.evaluate("window.inlineRan") is None
     shutil.rmtree(site)
+
+
+def test_generated_server_configs_send_the_policy(demo_site: Path):
+    """nginx, Apache and Netlify/Cloudflare configs carry it (tests/webserver.py checks
+    that real nginx and Apache send every common header on every kind of file)."""
+    from catalogue import hosting
+
+    assert hosting.COMMON_HEADERS["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    nginx = (demo_site / "nginx-headers.conf").read_text()
+    assert f'add_header Content-Security-Policy "{CONTENT_SECURITY_POLICY}" always;' in nginx
+    apache = (demo_site / ".htaccess").read_text()
+    assert f'Header always set Content-Security-Policy "{CONTENT_SECURITY_POLICY}"' in apache
+    netlify = (demo_site / "_headers").read_text().splitlines()
+    assert netlify[1:] == [
+        "/*",
+        "  X-Content-Type-Options: nosniff",
+        f"  Content-Security-Policy: {CONTENT_SECURITY_POLICY}",
+    ]

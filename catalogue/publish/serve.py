@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from catalogue.csp import CONTENT_SECURITY_POLICY
+from catalogue import hosting
 from catalogue.pipeline.state import STATE_FILE
 
 
@@ -31,8 +31,8 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
     def end_headers(self) -> None:
         """Every answer carries the site's headers, as the generated server configs send."""
-        self.send_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        self.send_header("X-Content-Type-Options", "nosniff")
+        for name, value in hosting.COMMON_HEADERS.items():
+            self.send_header(name, value)
         super().end_headers()
 
     def send_head(self) -> io.BytesIO | BinaryIO | None:

@@ -11,6 +11,14 @@ from catalogue import hosting
 
 NGINX_HEADERS = "nginx-headers.conf"
 NGINX_BROTLI = "nginx-brotli.conf"
+NETLIFY_HEADERS = "_headers"
+
+
+def netlify_headers(root: str, header: str) -> str:
+    """``_headers`` for Netlify and Cloudflare Pages: the common headers on every path."""
+    lines = [f"# {header}", f"{root}/*"]
+    lines += [f"  {k}: {v}" for k, v in hosting.COMMON_HEADERS.items()]
+    return "\n".join(lines) + "\n"
 
 
 def _nginx_string(text: str) -> str:

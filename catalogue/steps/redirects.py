@@ -35,19 +35,29 @@ from catalogue.pipeline.plan import Step, StepResult, digest_of
 from catalogue.readers.redirects import resolve
 from catalogue.steps.context import RenderContext
 from catalogue.steps.headers import (
+    NETLIFY_HEADERS,
     NGINX_BROTLI,
     NGINX_HEADERS,
     htaccess_headers,
+    netlify_headers,
     nginx_brotli,
     nginx_headers,
 )
 
-REDIRECTS_VERSION = "6"
+REDIRECTS_VERSION = "7"
 NGINX_MAP = "nginx-redirects-map.conf"
 NGINX_SERVER = "nginx-redirects.conf"
 HTACCESS = ".htaccess"
 NETLIFY = "_redirects"
-SERVER_FILES = (NGINX_MAP, NGINX_SERVER, NGINX_HEADERS, NGINX_BROTLI, HTACCESS, NETLIFY)
+SERVER_FILES = (
+    NGINX_MAP,
+    NGINX_SERVER,
+    NGINX_HEADERS,
+    NGINX_BROTLI,
+    HTACCESS,
+    NETLIFY,
+    NETLIFY_HEADERS,
+)
 NGINX_VARIABLE = "$catalogue_redirect"
 NGINX_TARGET = "$catalogue_target"
 WITHDRAWN = StudyState.WITHDRAWN
@@ -344,4 +354,5 @@ def server_files(root: str, rules: list[Rule]) -> dict[str, bytes]:
         NGINX_BROTLI: nginx_brotli(HEADER).encode(),
         HTACCESS: htaccess(root, rules).encode(),
         NETLIFY: netlify(rules).encode(),
+        NETLIFY_HEADERS: netlify_headers(root, HEADER).encode(),
     }
