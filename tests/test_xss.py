@@ -176,7 +176,9 @@ def test_no_payload_runs_in_any_page(hostile_site: Path, page):
             if "/files/" in path:
                 expect(pg.locator("#ff-status")).to_contain_text("files match", timeout=15_000)
                 pg.get_by_label("Search all columns").fill(MARK)
-                expect(pg.locator("#ff-status")).to_contain_text("2 of 2 files match", timeout=15_000)
+                expect(pg.locator("#ff-status")).to_contain_text(
+                    "2 of 2 files match", timeout=15_000
+                )
             seen += pg.content().count(MARK)
             assert pg.evaluate("window.__xss") is None, path
             assert pg.evaluate(HOSTILE_DOM) == [], path
