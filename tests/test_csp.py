@@ -112,9 +112,9 @@ def test_no_policy_violation_on_any_page_type(demo_server: str, page, path: str)
     pg.add_init_script(REPORT)
     check_page(pg, problems, demo_server + path)
     if path.startswith("/search/"):  # the search itself runs under the policy
-        expect(pg.locator("#results .result")).to_have_count(1, timeout=15_000)
+        expect(pg.locator("#results .result")).to_have_count(1, timeout=30_000)
     if "/files/" in path:  # so does the file table (a worker)
-        expect(pg.locator("#ff-status")).to_contain_text("files match", timeout=15_000)
+        expect(pg.locator("#ff-status")).to_contain_text("files match", timeout=30_000)
     assert problems == [], problems
 
 

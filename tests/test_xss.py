@@ -172,12 +172,12 @@ def test_no_payload_runs_in_any_page(hostile_site: Path, page):
         for path in PAGES:
             pg.goto(url + path, wait_until="networkidle")
             if path.startswith("/search/"):
-                expect(pg.locator("#results .result")).to_have_count(1, timeout=15_000)
+                expect(pg.locator("#results .result")).to_have_count(1, timeout=30_000)
             if "/files/" in path:
-                expect(pg.locator("#ff-status")).to_contain_text("files match", timeout=15_000)
+                expect(pg.locator("#ff-status")).to_contain_text("files match", timeout=30_000)
                 pg.get_by_label("Search all columns").fill(MARK)
                 expect(pg.locator("#ff-status")).to_contain_text(
-                    "2 of 2 files match", timeout=15_000
+                    "2 of 2 files match", timeout=30_000
                 )
             seen += pg.content().count(MARK)
             assert pg.evaluate("window.__xss") is None, path

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from catalogue.versions import Version
 
 
+SLUG_LIMIT = 80  # characters of a browse page's folder name, before any -2 suffix
+
+
 @dataclass(frozen=True)
 class Thumb:
     """A rendered thumbnail as pages refer to it."""
@@ -119,7 +122,8 @@ class RenderContext:
             taken: set[str] = set()
             slugs: dict[str, str] = {}
             for value in values:
-                slug = "-".join(words(value)) or "value"
+                # bounded: a long title would make a folder name no file system holds
+                slug = "-".join(words(value))[:SLUG_LIMIT].rstrip("-") or "value"
                 candidate, n = slug, 1
                 while candidate in taken:
                     n += 1
