@@ -43,6 +43,8 @@ from catalogue.steps.sitemap import sitemap_steps
 from catalogue.steps.stats import stats_steps
 from catalogue.steps.thumbnails import file_thumbnail_steps, resolve_thumbs, thumbnail_steps
 from catalogue.steps.urllist import urllist_steps
+from catalogue.steps.viewer import LABEL as VIEWER_LABEL
+from catalogue.steps.viewer import viewer_images, viewer_steps, viewer_url
 from catalogue.versions import Versions, read_history
 
 Echo = Callable[[str], None]
@@ -285,6 +287,10 @@ def run_build(options: BuildOptions, echo: Echo) -> bool:
             thumbs = resolve_thumbs(used, new.steps, root)
             file_thumbs = resolve_thumbs(file_used, new.steps, root)
             viewers = zarr_links(catalogue, options.content, images)
+            own = viewer_images(catalogue.site, options.content, images)
+            for acc, path, _, _ in own:  # the site's own viewer first
+                link = (VIEWER_LABEL, viewer_url(root, acc, path))
+                viewers[(acc, path)] = (link, *viewers.get((acc, path), ()))
             # phase 2: pages, API, sitemap, assets
             ctx = _context(
                 catalogue,
@@ -308,6 +314,7 @@ def run_build(options: BuildOptions, echo: Echo) -> bool:
                     *asset_steps(options.templates / "static"),
                     *brand_steps(catalogue.site, options.content),
                     *deposit_steps(ctx),
+                    *viewer_steps(ctx, own),
                     *redirect_steps(ctx, case_sensitive(staging.root)),
                 ]
             )
