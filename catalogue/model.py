@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
@@ -351,6 +351,9 @@ class Dataset(Record):
     analysis: Refs = ()
     files: str | None = None
     representative: str | None = None
+    # opt-in: `catalogue convert-study` writes OME-Zarr copies of this dataset's images
+    # (not part of the published record: exclude=True keeps the API schema unchanged)
+    convert: Literal["ome-zarr"] | None = Field(default=None, exclude=True)
 
     @field_validator("id")
     @classmethod

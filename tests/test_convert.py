@@ -110,3 +110,40 @@ def test_refusals_leave_nothing_behind(tmp_path: Path) -> None:
     code, output = run(str(SAMPLES / "worm_fitc_16bit.tif"), "-o", str(out), "--overwrite")
     assert code == 0, output
     assert read_back(out)[0][0].shape == (1, 1, 1, 520, 696)
+
+
+def test_convert_study_adds_derived_files_and_the_build_views_them(tmp_path: Path) -> None:
+    import shutil
+
+    import yaml
+
+    from .conftest import build_site, copy_root
+
+    content = copy_root(tmp_path, "minimal")
+    data = content / "data" / "S-BIAD1"
+    shutil.copy(SAMPLES / "032113-18.lsm", data / "embryo.lsm")
+    manifest = content / "studies" / "S-BIAD1" / "images.files.tsv"
+    manifest.write_text(manifest.read_text(encoding="utf-8") + "embryo.lsm\t984659\n")
+    study_file = content / "studies" / "S-BIAD1" / "study.yaml"
+    study = yaml.safe_load(study_file.read_text(encoding="utf-8"))
+    study["datasets"][0]["convert"] = "ome-zarr"
+    study_file.write_text(yaml.safe_dump(study, sort_keys=False), encoding="utf-8")
+    result = CliRunner().invoke(main, ["convert-study", "S-BIAD1", "--content", str(content)])
+    assert result.exit_code == 0, result.output
+    assert "2 converted" in result.output  # worm.tif and embryo.lsm
+    levels, metadata = read_back(data / "embryo.lsm.ome.zarr")
+    assert levels[0].shape == (1, 3, 1, 512, 512)
+    lines = manifest.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split("\t")
+    assert header[-1] == "derived_from"
+    derived = [dict(zip(header, line.split("\t"), strict=True)) for line in lines[1:]]
+    zattrs = [r for r in derived if r["path"] == "embryo.lsm.ome.zarr/zarr.json"]
+    assert zattrs and zattrs[0]["derived_from"] == "embryo.lsm" and len(zattrs[0]["sha256"]) == 64
+    # a second run converts nothing and adds no rows
+    again = CliRunner().invoke(main, ["convert-study", "S-BIAD1", "--content", str(content)])
+    assert again.exit_code == 0 and "0 converted, 2 up to date, 0 manifest" in again.output
+    out = tmp_path / "site"
+    build_site(content, out)
+    page = out / "viewer" / "S-BIAD1" / "embryo.lsm.ome.zarr" / "index.html"
+    assert page.is_file()
+    assert (out / "viewer" / "S-BIAD1" / "embryo.lsm.ome.zarr" / "data" / "zarr.json").is_file()

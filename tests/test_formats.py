@@ -171,3 +171,37 @@ def test_harvest_fills_columns_from_vendor_files(tmp_path: Path) -> None:
     assert table["xyz__multiple_images.czi"]["SizeZ"] == "2"
     assert table["EMD-3001.map"]["PixelType"] == "float"
     assert table["EMD-3001.map"]["PhysicalSizeXUnit"] == "Å"
+
+
+def test_imagej_hyperstack(tmp_path: Path) -> None:
+    """An ImageJ hyperstack as tifffile writes it in ImageJ mode (no small real one with
+    a suitable licence was found): axes, Z spacing, channel labels, frame interval."""
+    import tifffile
+
+    yy, xx = np.mgrid[0:96, 0:128]
+    planes = np.zeros((2, 3, 2, 96, 128), np.uint16)  # T Z C Y X
+    planes[:, :, 0] = (xx * 300).astype(np.uint16)
+    planes[:, :, 1] = (yy * 400).astype(np.uint16)
+    path = tmp_path / "hyper.tif"
+    tifffile.imwrite(
+        path,
+        planes,
+        imagej=True,
+        resolution=(1 / 0.25, 1 / 0.25),
+        metadata={
+            "axes": "TZCYX",
+            "spacing": 1.5,
+            "unit": "um",
+            "finterval": 2.0,
+            "Labels": ["GFP", "RFP"] * 6,
+        },
+    )
+    record = inspect_image(path)
+    assert record["format"] == "ImageJ TIFF"
+    assert record["dimensions"] == {"X": 128, "Y": 96, "Z": 3, "C": 2, "T": 2}
+    assert record["physical_size"]["X"] == {"value": 0.25, "unit": "µm"}
+    assert record["physical_size"]["Z"] == {"value": 1.5, "unit": "µm"}
+    assert [c["name"] for c in record["channels"]] == ["GFP", "RFP"]
+    assert record["frame_interval"] == {"value": 2.0, "unit": "s"}
+    pixels = decode(render_thumbnail(path).webp or b"")
+    assert pixels.std() > 20

@@ -229,4 +229,44 @@ def convert(path: Path, out: Path, ngff: str, tile: int, overwrite: bool, jobs: 
     click.echo(f"convert: wrote {result.path} (levels {levels})", err=True)
 
 
-COMMANDS.extend([inspect, thumbnail, harvest, convert])
+@click.command("convert-study")
+@click.argument("accession")
+@click.option(
+    "--content",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("content"),
+    show_default=True,
+    help="Content folder.",
+)
+def convert_study(accession: str, content: Path) -> None:
+    """OME-Zarr copies of the images of datasets marked `convert: ome-zarr`.
+
+    Each local image gets `<path>.ome.zarr` beside it (published with the originals at
+    data_url); its files are added to the dataset's manifest with a `derived_from`
+    column. Unchanged images are not converted again.
+
+    Example: catalogue convert-study S-BIAD1
+    """
+    from catalogue.imaging.derive import DeriveError
+    from catalogue.imaging.derive import convert_study as run
+
+    try:
+        report = run(content, accession, echo=lambda line: click.echo(line, err=True))
+    except ImportError:
+        raise click.ClickException(
+            "conversion needs ome-zarr and dask: pip install 'catalogue[convert]'"
+        ) from None
+    except DeriveError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"convert-study: {len(report.converted)} converted, {len(report.kept)} up to date, "
+        f"{report.rows_added} manifest row(s) added",
+        err=True,
+    )
+    for problem in report.problems:
+        click.echo(f"warning: {problem}", err=True)
+    if report.problems:
+        sys.exit(1)
+
+
+COMMANDS.extend([inspect, thumbnail, harvest, convert, convert_study])
