@@ -172,9 +172,7 @@ def converted_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.server_close()
 
 
-def test_converted_volume_has_a_z_slider(
-    page: tuple[Page, list[str]], converted_site: str
-) -> None:
+def test_converted_volume_has_a_z_slider(page: tuple[Page, list[str]], converted_site: str) -> None:
     pg, problems = page
     pg.goto(converted_site + "/viewer/S-BIAD1/map.ome.zarr/")
     ready(pg)
