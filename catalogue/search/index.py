@@ -11,7 +11,7 @@ demand:
 
 ``search/index/meta.json``
     the entry point: counts, shard and block sizes, facet names, attribute fields, and a
-    content hash per file (the browser appends it as ``?v=`` so caches never mix builds);
+    version of the whole index (the browser appends it as ``?v=`` so caches never mix builds);
 ``w<k>.json``
     word shards: ``{key: postings}``; a key is a stemmed word (``cell``) or, for attribute
     values, ``word@column`` (``amodiaquine@compound_name``); a key lives in the shard of a
@@ -22,7 +22,8 @@ demand:
     per block of studies, what a result shows (title, URL, thumbnail, snippet …) and the
     distinct attribute values per dataset (to name the dataset and value a hit came from);
 ``n-released.json``, ``n-size.json``, ``n-files.json``, ``n-title.json``
-    per study, its release day, size, file count and title rank, for ranges and sorting.
+    per study, its release day, size, file count and title rank, for ranges and sorting
+    (base64 of little-endian typed arrays: 2 to 8 bytes a study).
 
 Studies are numbered 0…N-1 in accession order. Postings are base64 of unsigned LEB128
 varints: (gap, field mask) pairs for words, gaps alone for ``@column`` keys. Sets of
@@ -45,7 +46,7 @@ from dataclasses import dataclass, field
 from catalogue.search.text import FIELDS, column_field, keys, words
 
 FORMAT = 1
-DOC_BLOCK = 32  # studies per d<k>.json / v<k>.json: a first page of results reads few bytes
+DOC_BLOCK = 16  # studies per d<k>.json / v<k>.json: a first page of results reads few bytes
 SNIPPET = 220  # characters of description shown in a result
 # studies per word shard: the shard count grows with the archive (and is known before
 # the words are, so that the build can declare its outputs up front)
@@ -237,15 +238,14 @@ def build(studies: Sequence[StudyText], facet_names: Sequence[str]) -> dict[str,
             ]
         )
 
-    epoch = _days
-    files["n-released.json"] = _dump([epoch(s.released) for s in studies])
-    files["n-size.json"] = _dump([s.size for s in studies])
-    files["n-files.json"] = _dump([s.files for s in studies])
+    files["n-released.json"] = _numbers("u16", [_days(s.released) for s in studies])
+    files["n-size.json"] = _numbers("f64", [float(s.size) for s in studies])
+    files["n-files.json"] = _numbers("u32", [s.files for s in studies])
     order = sorted(range(n), key=lambda i: (" ".join(words(studies[i].title)), i))
     rank = [0] * n
     for r, i in enumerate(order):
         rank[i] = r
-    files["n-title.json"] = _dump(rank)
+    files["n-title.json"] = _numbers("u32", rank)
 
     meta = {
         "format": FORMAT,
@@ -255,12 +255,23 @@ def build(studies: Sequence[StudyText], facet_names: Sequence[str]) -> dict[str,
         "fields": sorted(FIELDS),
         "columns": dict(sorted(columns.items())),
         "facets": list(facet_names),
-        "files": {
-            name: hashlib.sha256(data).hexdigest()[:12] for name, data in sorted(files.items())
-        },
+        # one version for the whole index, appended to every file's URL as ?v=, so that a
+        # browser never mixes files of two builds (and meta.json stays small at any size)
+        "version": hashlib.sha256(
+            b"".join(hashlib.sha256(data).digest() for _, data in sorted(files.items()))
+        ).hexdigest()[:16],
     }
     files["meta.json"] = _dump(meta)
     return files
+
+
+def _numbers(kind: str, values: list[int] | list[float]) -> bytes:
+    """A column of numbers as base64 of a little-endian typed array, 2-8 bytes a study."""
+    import struct
+
+    code = {"u16": "H", "u32": "I", "f64": "d"}[kind]
+    packed = struct.pack(f"<{len(values)}{code}", *values)
+    return _dump({"type": kind, "data": base64.b64encode(packed).decode()})
 
 
 def _days(iso: str) -> int:

@@ -329,8 +329,7 @@ export class SearchIndex {
 
   file(name) {
     if (!this.cache.has(name)) {
-      const v = this.meta.files[name];
-      const url = new URL(name + (v ? `?v=${v}` : ""), this.base).href;
+      const url = new URL(`${name}?v=${this.meta.version}`, this.base).href;
       this.cache.set(name, this.fetchJson(url));
     }
     return this.cache.get(name);
@@ -370,7 +369,20 @@ export class SearchIndex {
   }
 
   async numbers(name) {
-    return this.file(`n-${name}.json`);
+    const key = `numbers:${name}`;
+    if (!this.cache.has(key)) {
+      this.cache.set(key, this.file(`n-${name}.json`).then(({ type, data }) => {
+        const bytes = b64(data);
+        const view = new DataView(bytes.buffer);
+        const size = { u16: 2, u32: 4, f64: 8 }[type];
+        const out = new Float64Array(bytes.length / size);
+        for (let i = 0; i < out.length; i++) {
+          out[i] = type === "u16" ? view.getUint16(i * 2, true) : type === "u32" ? view.getUint32(i * 4, true) : view.getFloat64(i * 8, true);
+        }
+        return out;
+      }));
+    }
+    return this.cache.get(key);
   }
 
   columnsFor(field) {
@@ -528,17 +540,27 @@ export class SearchIndex {
     }
     const ids = result.ids();
     const hasWords = tree.t !== "all" && scores.some((s) => s > 0);
-    const released = await this.numbers("released");
-    const tie = (a, b) => released[b] - released[a] || a - b;
     let order;
-    if (sort === "relevance" && hasWords) order = (a, b) => scores[b] - scores[a] || tie(a, b);
-    else if (sort === "oldest") order = (a, b) => released[a] - released[b] || a - b;
-    else if (sort === "title") { const t = await this.numbers("title"); order = (a, b) => t[a] - t[b]; }
-    else if (sort === "size" || sort === "files") { const v = await this.numbers(sort); order = (a, b) => v[b] - v[a] || tie(a, b); }
-    else order = tie;
+    if (sort === "relevance" && hasWords) {
+      // ties in accession order: a first search needs no per-study numbers at all
+      order = (a, b) => scores[b] - scores[a] || a - b;
+    } else {
+      order = await this.ordering(sort);
+    }
     ids.sort(order);
     const suggestions = ids.length === 0 ? await this.suggest(missing) : [];
     return { tree, ids, total: ids.length, facets, missing: missing.map((m) => m.raw), suggestions };
+  }
+
+  async ordering(sort) {
+    const released = await this.numbers("released");
+    const tie = (a, b) => released[b] - released[a] || a - b;
+    let order;
+    if (sort === "oldest") order = (a, b) => released[a] - released[b] || a - b;
+    else if (sort === "title") { const t = await this.numbers("title"); order = (a, b) => t[a] - t[b]; }
+    else if (sort === "size" || sort === "files") { const v = await this.numbers(sort); order = (a, b) => v[b] - v[a] || tie(a, b); }
+    else order = tie;
+    return order;
   }
 
   // words of the index close to the words that found nothing
