@@ -224,7 +224,7 @@ def _db(folder: Path) -> sqlite3.Connection:
     db.execute("PRAGMA journal_mode=OFF")
     db.execute("PRAGMA synchronous=OFF")
     db.execute("PRAGMA cache_size=-16000")  # 16 MB, whatever the folder size
-    db.execute("CREATE TABLE found (path TEXT, size INTEGER, mtime_ns INTEGER)")
+    db.execute("CREATE TABLE found (path TEXT, size INTEGER, mtime_ns INTEGER, harvest INTEGER)")
     db.execute("CREATE TABLE result (path TEXT PRIMARY KEY, size INTEGER, sha256 TEXT, vals TEXT)")
     db.execute("CREATE TABLE existing (seq INTEGER PRIMARY KEY, path TEXT UNIQUE, cells TEXT)")
     db.execute("BEGIN")
@@ -310,9 +310,9 @@ def _scan(db: sqlite3.Connection, folder: Path, report: AddReport, echo: Echo) -
         report.files += 1
         report.bytes += item.size
         if len(batch) >= 10_000:
-            db.executemany("INSERT INTO found VALUES (?, ?, ?)", batch)
+            db.executemany("INSERT INTO found (path, size, mtime_ns) VALUES (?, ?, ?)", batch)
             batch = []
-    db.executemany("INSERT INTO found VALUES (?, ?, ?)", batch)
+    db.executemany("INSERT INTO found (path, size, mtime_ns) VALUES (?, ?, ?)", batch)
 
 
 def _hash(
@@ -327,36 +327,43 @@ def _hash(
     tty: bool,
 ) -> None:
     root = str(folder.resolve())
-    todo_files = todo_bytes = 0
-    pending: list[tuple[str, int, int, int]] = []
-    reused: list[tuple[str, int, str, str]] = []
-    # first: what the resume state already knows (no file is read for those), in one join
+    # first: what the resume state already knows (no file is read for those), sorted out
+    # in SQL, so that an unchanged million-file folder costs no Python loop over its rows
     db.execute("ATTACH DATABASE ? AS state", (str(state.path),))
-    cursor = db.execute(
-        "SELECT f.path, f.size, f.mtime_ns, s.size, s.mtime_ns, s.sha256, s.harvest, "
-        "s.harvested FROM found f LEFT JOIN state.hashed s ON s.path = f.path"
-    )
+    db.create_function("is_image", 1, lambda p: 1 if is_image(p) else 0, deterministic=True)
+    db.execute(f"UPDATE found SET harvest = {'is_image(path)' if options.headers else '0'}")
     db.execute(
         "CREATE TEMP TABLE todo (path TEXT, size INTEGER, mtime_ns INTEGER, harvest INTEGER)"
     )
-    for rel, size, mtime, old_size, old_mtime, old_sha, old_harvest, old_values in cursor:
-        harvest = options.headers and is_image(rel)
-        known = old_size == size and old_mtime == mtime and (old_harvest or not harvest)
-        unplaced = target.data_dest is not None and not _placed(target.data_dest / rel, size, mtime)
-        if known and not unplaced:
-            reused.append((rel, size, old_sha, old_values or ""))
-            if len(reused) >= 10_000:
-                db.executemany("INSERT INTO result VALUES (?, ?, ?, ?)", reused)
-                reused = []
-            continue
-        pending.append((rel, size, mtime, 1 if harvest else 0))
-        todo_files += 1
-        todo_bytes += size
-        if len(pending) >= 10_000:
-            db.executemany("INSERT INTO todo VALUES (?, ?, ?, ?)", pending)
-            pending = []
-    db.executemany("INSERT INTO result VALUES (?, ?, ?, ?)", reused)
-    db.executemany("INSERT INTO todo VALUES (?, ?, ?, ?)", pending)
+    known = (
+        "IFNULL(s.size = f.size AND s.mtime_ns = f.mtime_ns AND (s.harvest = 1 OR f.harvest = 0)"
+        ", 0)"
+    )
+    join = "FROM found f LEFT JOIN state.hashed s ON s.path = f.path"
+    if target.data_dest is None:
+        db.execute(
+            "INSERT INTO result SELECT f.path, f.size, s.sha256, IFNULL(s.harvested, '') "
+            f"{join} WHERE {known}"
+        )
+        db.execute(
+            f"INSERT INTO todo SELECT f.path, f.size, f.mtime_ns, f.harvest {join} "
+            f"WHERE NOT {known}"
+        )
+    else:  # a file known but not yet in its place in data_root is read (and placed) again
+        rows = db.execute(
+            f"SELECT f.path, f.size, f.mtime_ns, f.harvest, s.sha256, s.harvested, {known} {join}"
+        )
+        reused: list[tuple[str, int, str, str]] = []
+        pending: list[tuple[str, int, int, int]] = []
+        for rel, size, mtime, harvest, sha, values, same in rows:
+            if same and _placed(target.data_dest / rel, size, mtime):
+                reused.append((rel, size, sha, values or ""))
+            else:
+                pending.append((rel, size, mtime, harvest))
+        db.executemany("INSERT INTO result VALUES (?, ?, ?, ?)", reused)
+        db.executemany("INSERT INTO todo VALUES (?, ?, ?, ?)", pending)
+    todo_files, todo_bytes = db.execute("SELECT count(*), total(size) FROM todo").fetchone()
+    todo_bytes = int(todo_bytes)
     report.reused = report.files - todo_files
     if report.reused:
         echo(f"add-files: {report.reused:,} files unchanged since the last run (not read again)")
