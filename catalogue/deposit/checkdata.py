@@ -273,9 +273,10 @@ def _checksums(
 ) -> None:
     def tasks() -> Iterator[hashing.Task]:
         rows = db.execute("SELECT path, fsize, fmtime FROM listed WHERE seen = 2 ORDER BY rowid")
+        base = str(folder)
         while chunk := rows.fetchmany(1000):
             for rel, size, mtime in chunk:
-                yield hashing.Task(str(folder / rel), rel, size, mtime)
+                yield hashing.Task(f"{base}/{rel}", rel, size, mtime)
 
     bar = Progress(f"checksums {report.accession}", files, total, stream, tty)
     lookup = db.cursor()
