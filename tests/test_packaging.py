@@ -41,6 +41,9 @@ def test_wheel_ships_the_type_marker_licence_templates_and_data(wheel: zipfile.Z
     assert "catalogue/site_templates/study.html" in names
     assert "catalogue/data/spdx-licenses.tsv" in names
     assert "catalogue/deposit/rembi_templates.yaml" in names  # the deposit form's templates
+    # the zoomable viewer's committed bundle (users need no Node) and its licences
+    assert "catalogue/site_templates/static/viewer/ome-zarr-viewer.js" in names
+    assert "catalogue/site_templates/static/viewer/LICENSES.txt" in names
     licence = next(n for n in names if n.endswith("/licenses/LICENSE"))
     assert b"Apache License" in wheel.read(licence)
     assert b"Version 2.0, January 2004" in wheel.read(licence)
