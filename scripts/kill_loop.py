@@ -101,6 +101,7 @@ def variant(content: Path, dest: Path) -> Path:
 @dataclass
 class Report:
     kills: int = 0
+    during: int = 0  # kills that hit a running build (the others came after it ended)
     old_site: int = 0  # after the kill the folder held the previous site
     new_site: int = 0  # ... or the new one (the kill came after the switch)
     broken: list[str] = field(default_factory=list)  # anything else
@@ -128,11 +129,12 @@ def kill_loop(content: Path, kills: int, work: Path, seed: int, echo=print) -> R
     for n in range(kills):
         target = 1 - current
         proc = build(versions[target], live)
-        delay = rnd.uniform(0.05, report.build_seconds * 1.1)
+        delay = rnd.uniform(0.05, report.build_seconds * 0.9)
         time.sleep(delay)
         ended = proc.poll() is not None
         if not ended:
             os.killpg(proc.pid, signal.SIGKILL)
+            report.during += 1
         proc.wait()
         report.kills += 1
         if not live.exists():
@@ -174,7 +176,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="catalogue-kill-") as tmp:
         report = kill_loop(args.content.resolve(), args.kills, Path(tmp), seed)
     print(
-        f"kill loop (seed {seed}): {report.kills} SIGKILLs during builds of about "
+        f"kill loop (seed {seed}): {report.kills} SIGKILLs ({report.during} into a running "
+        f"build) at random moments of builds of about "
         f"{report.build_seconds:.1f} s; {report.old_site} left the previous site, "
         f"{report.new_site} the new one, {len(report.broken)} a broken one; "
         f"{report.leftovers} entries left beside the output folder; final build "
