@@ -105,6 +105,7 @@ def check_page(pg: Page, problems: list[str], url: str, status: int = 200) -> No
         "/stats/",
         "/search/?q=anemone",
         "/studies/S-BIAD9001/files/screen-a/",
+        "/viewer/S-BIAD9009/human_D03_3ch.ome.zarr/",  # the OME-Zarr viewer
     ],
 )
 def test_no_policy_violation_on_any_page_type(demo_server: str, page, path: str):
