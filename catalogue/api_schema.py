@@ -37,9 +37,11 @@ class StudyCore(ApiRecord):
     accession: str
     title: str
     release_date: dt.date
+    date_modified: dt.date  # the last change to the study (git), never before its release
     license: str
     collection: str
     keywords: list[str]
+    ai_ready: bool  # publishes Croissant metadata (studies/<ACC>/croissant.json)
 
 
 class StudySummary(StudyCore):
@@ -55,11 +57,29 @@ class StudySummary(StudyCore):
 
 
 class StudiesIndex(ApiRecord):
-    """/api/v1/studies.json: every public study."""
+    """/api/v1/studies.json and /api/v1/studies/page/<n>.json: the public studies in
+    accession order, ``page_size`` a page; follow ``next`` until it is null."""
 
     api_version: str
-    count: int
+    count: int  # public studies in all pages
+    page: int
+    pages: int
+    page_size: int
+    next: str | None
+    previous: str | None
     studies: list[StudySummary]
+
+
+class ApiIndex(ApiRecord):
+    """/api/v1/index.json: the entry point of the API."""
+
+    api_version: str
+    title: str
+    site: str
+    documents: dict[str, str]
+    studies_pages: int
+    templates: dict[str, str]
+    schemas: dict[str, str]
 
 
 class PublicAuthor(ApiRecord):
@@ -183,6 +203,7 @@ class Stats(ApiRecord):
 
 
 SCHEMAS: dict[str, type[ApiRecord]] = {
+    "index": ApiIndex,
     "studies": StudiesIndex,
     "study": StudyRecord,
     "withdrawn": WithdrawnRecord,
@@ -197,10 +218,24 @@ def checked(model: type[ApiRecord], data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _open(node: Any) -> Any:
+    """The published schemas allow fields they do not list, as the stability promise
+    says v1 may add fields (docs/api.md): a client's copy of a schema keeps validating
+    newer records. The build itself checks with the closed models (``checked``), so no
+    undocumented field, such as an e-mail address, can be written."""
+    if isinstance(node, dict):
+        return {
+            k: _open(v) for k, v in node.items() if k != "additionalProperties" or v is not False
+        }
+    if isinstance(node, list):
+        return [_open(v) for v in node]
+    return node
+
+
 def schema_documents(base_url: str) -> dict[str, dict[str, Any]]:
     out = {}
     for name, model in SCHEMAS.items():
-        schema = model.model_json_schema(mode="serialization")
+        schema = _open(model.model_json_schema(mode="serialization"))
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["$id"] = f"{base_url}/api/v1/schema/{name}.json"
         out[name] = schema

@@ -392,6 +392,9 @@ class Study(Record):
     analyses: dict[str, Analysis] = {}
     correlations: dict[str, Correlation] = {}
     datasets: tuple[Dataset, ...] = ()
+    # curated for machine learning: files and annotations are complete and consistent,
+    # so the study publishes Croissant metadata and joins the AI-ready collection
+    ai_ready: bool = False
     withdrawn: Withdrawal | None = None
     extra: dict[str, Any] = {}
 

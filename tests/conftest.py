@@ -90,8 +90,9 @@ def demo_server(demo_site: Path) -> Iterator[str]:
 
 
 def site_files(site: Path) -> Iterator[tuple[Path, bytes]]:
-    """Every output file with its readable bytes (Pagefind's gzipped files decompressed),
-    so that a leak check also looks inside the search index."""
+    """Every output file with its readable bytes (Pagefind's gzipped files decompressed,
+    Parquet tables as their rows), so that a leak check also looks inside the search
+    index and the bulk tables."""
     import gzip
 
     for path in sorted(site.rglob("*")):
@@ -100,6 +101,13 @@ def site_files(site: Path) -> Iterator[tuple[Path, bytes]]:
         data = path.read_bytes()
         if data[:2] == b"\x1f\x8b":
             data = gzip.decompress(data)
+        elif path.suffix == ".parquet":  # compressed columns: compare their values
+            import json
+
+            import pyarrow.parquet as pq
+
+            rows = pq.read_table(path).to_pylist()
+            data = json.dumps(rows, default=str, ensure_ascii=False).encode()
         yield path, data
 
 

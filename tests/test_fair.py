@@ -321,3 +321,366 @@ def test_ro_crate_of_a_huge_dataset_points_at_its_file_list(tmp_path: Path):
     (images,) = [d for d in crate.root_dataset["hasPart"] if d.type == "Dataset"]
     assert [p.id for p in images["hasPart"]] == ["files/images/files.tsv"]
     assert len(rows) > ro_crate.FILE_LIMIT
+
+
+# --- 4. Croissant -----------------------------------------------------------------------
+
+
+def manifest_rows(site: Path, acc: str, ds: str) -> list[list[str]]:
+    lines = (site / "studies" / acc / "files" / ds / "files.tsv").read_text().splitlines()
+    return [line.split("\t") for line in lines[1:]]
+
+
+def test_ai_ready_study_has_croissant_that_mlcroissant_validates_and_reads(demo_site: Path):
+    import hashlib
+    import itertools
+
+    import mlcroissant as mlc
+
+    ready = [
+        s["accession"]
+        for s in json.loads((demo_site / "api/v1/studies.json").read_text())["studies"]
+        if s["ai_ready"]
+    ]
+    assert ready == ["S-BIAD1492"]
+    for acc in public_accessions(demo_site):
+        assert (demo_site / "studies" / acc / "croissant.json").is_file() == (acc in ready)
+    path = demo_site / "studies/S-BIAD1492/croissant.json"
+    dataset = mlc.Dataset(jsonld=str(path))  # raises ValidationError on any error
+    meta = json.loads(path.read_text())
+    for dist in meta["distribution"]:  # the checksum is that of the published file list
+        data = (path.parent / dist["contentUrl"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == dist["sha256"]
+    for record_set in dataset.metadata.record_sets:
+        rows = manifest_rows(demo_site, "S-BIAD1492", record_set.name)
+        records = list(itertools.islice(dataset.records(record_set.uuid), 10_000))
+        assert len(records) == len(rows)
+        first = records[0]
+        name = record_set.name
+        assert first[f"{name}/path"].decode() == rows[0][0]
+        assert first[f"{name}/size"] == int(rows[0][1])
+        assert first[f"{name}/url"].decode() == rows[0][-1]
+    masks = list(dataset.records("masks"))
+    assert masks[0]["masks/Source_image"].decode().endswith(".tif")
+
+
+def test_ai_ready_collection_page_and_facet(demo_site: Path):
+    page = (demo_site / "collections/ai-ready/index.html").read_text()
+    assert 'href="/studies/S-BIAD1492/croissant.json"' in page
+    assert "S-BIAD1043" not in page
+    assert 'href="/collections/ai-ready/"' in (demo_site / "index.html").read_text()
+    study = (demo_site / "studies/S-BIAD1492/index.html").read_text()
+    assert '<span data-pagefind-filter="collection">AI-ready</span>' in study
+    assert 'href="/studies/S-BIAD1492/croissant.json"' in study
+    index = b"".join(p.read_bytes() for p in (demo_site / "search/index").glob("*.json"))
+    assert b"AI-ready" in index
+
+
+# --- 5. bulk tables -----------------------------------------------------------------------
+
+
+def api_sql(name: str) -> str:
+    """A query of docs/api.md, run as written (only the site URL is pointed at the build)."""
+    text = (Path(__file__).parent.parent / "docs" / "api.md").read_text()
+    blocks = re.findall(r"```sql\n-- " + re.escape(name) + r"\n(.*?)```", text, re.S)
+    assert blocks, f"docs/api.md has no ```sql block named {name!r}"
+    return blocks[0]
+
+
+def test_bulk_tables_have_a_row_per_study_and_per_file(demo_site: Path):
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    index = json.loads((demo_site / "api/v1/studies.json").read_text())
+    studies = pq.read_table(demo_site / "api/v1/studies.parquet")
+    assert studies.column("accession").to_pylist() == [s["accession"] for s in index["studies"]]
+    assert studies.column("files").to_pylist() == [s["files"] for s in index["studies"]]
+    assert str(studies.schema.field("release_date").type) == "date32[day]"
+    files = pq.read_table(demo_site / "api/v1/files.parquet")
+    assert files.num_rows == sum(s["files"] for s in index["studies"])
+    for name in ("accession", "dataset", "path", "size", "sha256", "format", "url"):
+        assert name in files.schema.names
+    for column in ("Compound", "Well", "Plate", "clustering probability"):
+        assert column in files.schema.names, files.schema.names
+    assert "Format (attribute)" in files.schema.names  # not folded into 'format' by SQL
+    rows = manifest_rows(demo_site, "S-BIAD1492", "images")
+    import pyarrow.compute as pc
+
+    got = files.filter(
+        pc.and_(pc_equal(files, "accession", "S-BIAD1492"), pc_equal(files, "dataset", "images"))
+    )
+    assert got.column("path").to_pylist() == [r[0] for r in rows]
+    assert got.column("url").to_pylist() == [r[-1] for r in rows]
+    assert got.column("size").to_pylist() == [int(r[1]) for r in rows]
+    twin = pacsv.read_csv(demo_site / "api/v1/files.csv")
+    assert twin.num_rows == files.num_rows
+    assert pacsv.read_csv(demo_site / "api/v1/studies.csv").num_rows == studies.num_rows
+
+
+def pc_equal(table, column: str, value: str):
+    import pyarrow.compute as pc
+
+    return pc.equal(table.column(column), value)
+
+
+def test_duckdb_query_of_docs_api_finds_a_compound_across_studies(demo_site: Path):
+    import duckdb
+
+    sql = api_sql("files of one compound across studies").replace(
+        "https://archive.example.org/api/v1/", f"{demo_site}/api/v1/"
+    )
+    rows = duckdb.sql(sql).fetchall()
+    assert rows, sql
+    files = json.loads((demo_site / "api/v1/studies/S-BIAD9001.json").read_text())
+    assert {r[0] for r in rows} == {"S-BIAD9001"}
+    tsv = (demo_site / "studies/S-BIAD9001/files/screen-a/files.tsv").read_text().splitlines()
+    column = tsv[0].split("\t").index("Compound")
+    expected = [line.split("\t") for line in tsv[1:] if line.split("\t")[column] == "L-690330"]
+    assert sorted(r[2] for r in rows) == sorted(e[-1] for e in expected)
+    assert files["accession"] == "S-BIAD9001"
+
+
+def test_large_sites_get_per_study_partitions(tmp_path: Path, monkeypatch):
+    import duckdb
+
+    from catalogue.steps import bulk
+
+    monkeypatch.setattr(bulk, "PARTITION_FILE_LIMIT", 0)
+    monkeypatch.setattr(bulk, "CSV_FILE_LIMIT", 0)
+    content = copy_root(tmp_path, "minimal")
+    second = content / "studies" / "S-BIAD2" / "study.yaml"
+    second.write_text(second.read_text().replace("2030-01-01", "2024-01-01"))
+    out = tmp_path / "build"
+    build_site(content, out)
+    parts = sorted(p.name for p in (out / "api/v1/files").glob("*.parquet"))
+    assert parts == ["S-BIAD1.parquet", "S-BIAD2.parquet"]
+    assert not (out / "api/v1/files.csv").exists()
+    whole = duckdb.sql(f"select count(*) from '{out}/api/v1/files.parquet'").fetchall()[0]
+    glob = duckdb.sql(
+        f"select count(*) from read_parquet('{out}/api/v1/files/*.parquet', union_by_name=true)"
+    ).fetchall()[0]
+    assert whole == glob == (1,)  # S-BIAD1 has one file, S-BIAD2 none
+    index = json.loads((out / "api/v1/index.json").read_text())
+    assert index["documents"]["files/"] == "http://localhost:8000/api/v1/files/"
+
+
+# --- 6. API shape --------------------------------------------------------------------------
+
+
+def test_api_index_links_every_document_and_schema(demo_site: Path):
+    import jsonschema
+
+    index = json.loads((demo_site / "api/v1/index.json").read_text())
+    schema = json.loads((demo_site / "api/v1/schema/index.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(index)
+    local = lambda url: demo_site / url.removeprefix("http://localhost:8000/")  # noqa: E731
+    for name, url in index["documents"].items():
+        assert local(url).exists(), name
+    for url in index["schemas"].values():
+        jsonschema.Draft202012Validator.check_schema(json.loads(local(url).read_text()))
+    published = {p.stem for p in (demo_site / "api/v1/schema").glob("*.json")}
+    assert set(index["schemas"]) == published
+    for name, template in index["templates"].items():
+        if name == "croissant":
+            continue
+        url = template.format(accession="S-BIAD1492", dataset="images")
+        assert local(url).exists(), name
+
+
+def test_studies_are_paged_with_a_stable_next(tmp_path: Path, monkeypatch, demo_site: Path):
+    from catalogue.steps import api
+
+    monkeypatch.setattr(api, "PAGE_SIZE", 2)
+    content = tmp_path / "content"
+    import shutil
+
+    from tests.conftest import DEMO
+
+    shutil.copytree(DEMO, content, ignore=shutil.ignore_patterns("data"))
+    out = tmp_path / "build"
+    build_site(content, out)
+    url = "http://localhost:8000/api/v1/studies.json"
+    seen, pages = [], 0
+    while url:
+        page = json.loads((out / url.removeprefix("http://localhost:8000/")).read_text())
+        seen += [s["accession"] for s in page["studies"]]
+        assert len(page["studies"]) <= 2
+        pages += 1
+        url = page["next"]
+    assert pages == page["pages"] > 5
+    assert len(seen) == len(set(seen)) == page["count"]
+    assert seen == public_accessions(demo_site)  # the unpaged order: accession order
+    assert page["previous"] == "http://localhost:8000/api/v1/studies/page/" + (f"{pages - 1}.json")
+
+
+def test_published_schemas_allow_additions_but_the_build_writes_none(demo_site: Path):
+    """The stability promise (docs/api.md): v1 may add fields, so a client's copy of a
+    schema accepts them; the build still checks every record with the closed models."""
+    import jsonschema
+
+    from catalogue.api_schema import StudyRecord, checked
+
+    record = json.loads((demo_site / "api/v1/studies/S-BIAD1492.json").read_text())
+    schema = json.loads((demo_site / "api/v1/schema/study.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate({**record, "added_in_v1_9": 1})
+    with pytest.raises(jsonschema.ValidationError):  # a retyped field is not an addition
+        jsonschema.Draft202012Validator(schema).validate({**record, "release_date": 2024})
+    with pytest.raises(ValueError):
+        checked(StudyRecord, {**record, "added_in_v1_9": 1})
+    assert record["date_modified"] >= record["release_date"]
+
+
+# --- 7. harvesting ---------------------------------------------------------------------
+
+
+def test_sitemap_lastmod_is_the_last_change_from_git(tmp_path: Path):
+    from lxml import etree
+
+    from tests.test_lifecycle import commit, make_repo
+
+    content, _ = make_repo(tmp_path / "repo")
+    study = content / "studies/S-BIAD1/study.yaml"
+    study.write_text(
+        study.read_text().replace("[worm, fluorescence]", "[worm, fluorescence, nuclei]")
+    )
+    commit(content.parent, "Add a keyword to S-BIAD1", "2026-11-23")
+    out = tmp_path / "build"
+    build_site(content, out)
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    tree = etree.parse(str(out / "sitemap.xml"))
+    lastmod = {
+        u.findtext("s:loc", namespaces=ns): u.findtext("s:lastmod", namespaces=ns)
+        for u in tree.findall("s:url", ns)
+    }
+    assert lastmod["http://localhost:8000/studies/S-BIAD1/"] == "2026-11-23"
+    record = json.loads((out / "api/v1/studies/S-BIAD1.json").read_text())
+    assert record["date_modified"] == "2026-11-23" != record["release_date"]
+    assert page_json_ld(out / "studies/S-BIAD1/index.html")["dateModified"] == "2026-11-23"
+
+
+def test_sitemap_becomes_an_index_past_the_url_limit(tmp_path: Path, monkeypatch):
+    from lxml import etree
+
+    from catalogue.steps import sitemap
+
+    monkeypatch.setattr(sitemap, "MAX_URLS", 2)
+    content = copy_root(tmp_path, "minimal")
+    second = content / "studies" / "S-BIAD2" / "study.yaml"
+    second.write_text(second.read_text().replace("2030-01-01", "2024-01-01"))
+    out = tmp_path / "build"
+    build_site(content, out)
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    index = etree.parse(str(out / "sitemap.xml")).getroot()
+    assert index.tag == "{http://www.sitemaps.org/schemas/sitemap/0.9}sitemapindex"
+    locs = [s.findtext("s:loc", namespaces=ns) for s in index.findall("s:sitemap", ns)]
+    assert locs == [f"http://localhost:8000/sitemaps/{n}.xml" for n in (1, 2, 3)]
+    urls = []
+    for loc in locs:
+        child = etree.parse(str(out / loc.removeprefix("http://localhost:8000/")))
+        urls += [u.findtext("s:loc", namespaces=ns) for u in child.findall("s:url", ns)]
+    assert len(urls) == 5 and "http://localhost:8000/studies/S-BIAD2/" in urls
+
+
+def test_robots_txt_under_a_sub_path(tmp_path: Path):
+    from urllib.robotparser import RobotFileParser
+
+    content = copy_root(tmp_path, "minimal")
+    out = tmp_path / "build"
+    build_site(content, out, base_url="https://example.org/archive")
+    text = (out / "robots.txt").read_text()
+    robots = RobotFileParser()
+    robots.parse(text.splitlines())
+    assert not robots.can_fetch("*", "https://example.org/archive/.catalogue-state.json")
+    assert robots.can_fetch("*", "https://example.org/archive/studies/S-BIAD1/")
+    assert robots.site_maps() == ["https://example.org/archive/sitemap.xml"]
+    assert "merge these lines into the host's /robots.txt" in text
+    assert (out / "sitemap.xml").read_text().count("https://example.org/archive/studies/") == 2
+
+
+# --- every output on a synthetic 1,000-study catalogue ---------------------------------
+
+
+def test_fair_outputs_of_a_synthetic_1000_study_catalogue(tmp_path: Path, datacite_schema):
+    """The machine outputs alone (no pages, thumbnails or search) of 1,000 studies: every
+    step runs, the tables and the paged API agree with the catalogue, and samples
+    validate with the same tools as the demo's."""
+    import subprocess
+    import sys
+
+    import duckdb
+    import pyarrow.parquet as pq
+
+    from catalogue.model import Catalogue
+    from catalogue.pipeline.plan import plan, run_steps
+    from catalogue.readers.tree import load
+    from catalogue.render import make_environment, templates_digest
+    from catalogue.steps import api
+    from catalogue.steps.bulk import bulk_steps
+    from catalogue.steps.citations import citation_steps
+    from catalogue.steps.context import RenderContext
+    from catalogue.steps.croissant import croissant_steps
+    from catalogue.steps.ro_crate import ro_crate_steps
+    from catalogue.steps.sitemap import sitemap_steps
+    from tests.conftest import ROOT, TODAY
+
+    content = tmp_path / "synth"
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts/synth.py"), "--studies", "1000"]
+        + ["--files-per-study", "3", "--out", str(content)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    catalogue, problems = load(content, TODAY)
+    assert isinstance(catalogue, Catalogue), problems
+    public = catalogue.public()
+    assert len(public) > 900
+    ctx = RenderContext(
+        catalogue=catalogue,
+        site=catalogue.site,
+        env=make_environment(),
+        templates_digest=templates_digest(),
+    )
+    steps = plan(
+        [
+            *api.api_steps(ctx),
+            *citation_steps(ctx),
+            *ro_crate_steps(ctx, content),
+            *croissant_steps(ctx, content),
+            *sitemap_steps(ctx),
+        ]
+    )
+    out = tmp_path / "out"
+    for result in run_steps(steps, 1).values():
+        for rel, data in result.files.items():
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            (out / rel).write_bytes(data)
+
+    def opener(rel: str):
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        return (out / rel).open("wb")
+
+    for step in bulk_steps(ctx, content):
+        result = step.make(opener) if step.streams else step.make()
+        for rel, data in result.files.items():
+            (out / rel).write_bytes(data)
+    # the paged API: 1 page of 1,000 at most, next links to the rest
+    first = json.loads((out / "api/v1/studies.json").read_text())
+    assert first["count"] == len(public) and first["pages"] == 1 and first["next"] is None
+    # bulk tables agree with the catalogue
+    files = sum(m.count for e in public for m in e.manifests.values())
+    count = duckdb.sql(f"select count(*) from '{out}/api/v1/files.parquet'").fetchall()[0][0]
+    assert count == files
+    assert pq.read_table(out / "api/v1/studies.parquet").num_rows == len(public)
+    compound = duckdb.sql(
+        f"select count(distinct accession) from '{out}/api/v1/files.parquet' "
+        "where Compound is not null"
+    ).fetchall()[0][0]
+    assert compound > 1
+    # samples of the per-study records, with their users' tools
+    for entry in public[:: len(public) // 20]:
+        acc = entry.study.accession
+        datacite_schema.validate(str(out / "studies" / acc / "datacite.xml"))
+        crate = json.loads((out / "studies" / acc / "ro-crate-metadata.json").read_text())
+        assert crate["@graph"][1]["@id"] == "./"
+    sitemap_text = (out / "sitemap.xml").read_text()
+    assert sitemap_text.count("<url>") == len(public) + 3

@@ -31,8 +31,10 @@ from catalogue.render import TEMPLATES, make_environment, templates_digest
 from catalogue.steps import search
 from catalogue.steps.api import api_steps
 from catalogue.steps.assets import asset_steps, brand_steps
+from catalogue.steps.bulk import bulk_steps
 from catalogue.steps.citations import citation_steps
 from catalogue.steps.context import RenderContext, site_root
+from catalogue.steps.croissant import croissant_steps
 from catalogue.steps.deposit import deposit_steps
 from catalogue.steps.files import file_steps
 from catalogue.steps.pages import page_steps
@@ -311,6 +313,8 @@ def run_build(options: BuildOptions, echo: Echo) -> bool:
                     *citation_steps(ctx),
                     *query_index_steps(ctx),
                     *ro_crate_steps(ctx, options.content),
+                    *croissant_steps(ctx, options.content),
+                    *bulk_steps(ctx, options.content),
                     *asset_steps(options.templates / "static"),
                     *brand_steps(catalogue.site, options.content),
                     *deposit_steps(ctx),

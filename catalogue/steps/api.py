@@ -1,4 +1,5 @@
-"""The static JSON API: /api/v1/studies.json and /api/v1/studies/<ACCESSION>.json.
+"""The static JSON API: /api/v1/index.json (what there is), /api/v1/studies.json (paged
+past PAGE_SIZE studies, each page linking the ``next``), /api/v1/studies/<ACCESSION>.json.
 
 Records are built from the model with an explicit list of what is public: e-mail
 addresses and the free ``extra`` block never leave the content tree.
@@ -9,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from catalogue.api_schema import (
+    SCHEMAS,
+    ApiIndex,
     StudiesIndex,
     StudyRecord,
     WithdrawnRecord,
@@ -19,9 +22,17 @@ from catalogue.model import StudyEntry, StudyState
 from catalogue.ontology import data_digest
 from catalogue.pipeline.output import dumps_json
 from catalogue.pipeline.plan import Step, StepResult, digest_of
+from catalogue.steps.bulk import bulk_outputs
 from catalogue.steps.context import RenderContext
+from catalogue.steps.facts import date_modified
 
 API_VERSION = "1"
+PAGE_SIZE = 1000  # studies per page of studies.json; the page URLs never change meaning
+
+
+def page_path(number: int) -> str:
+    """Page 1 is studies.json itself, so a site that outgrows one page breaks no client."""
+    return "api/v1/studies.json" if number == 1 else f"api/v1/studies/page/{number}.json"
 
 
 def summary_record(ctx: RenderContext, entry: StudyEntry) -> dict[str, Any]:
@@ -30,9 +41,11 @@ def summary_record(ctx: RenderContext, entry: StudyEntry) -> dict[str, Any]:
         "accession": s.accession,
         "title": s.title,
         "release_date": s.release_date.isoformat(),
+        "date_modified": date_modified(ctx, entry).isoformat(),
         "license": s.license,
         "collection": s.collection,
         "keywords": list(s.keywords),
+        "ai_ready": s.ai_ready,
         "organisms": [o.label for o in s.organisms],
         "imaging_methods": [m.label for m in s.imaging_methods],
         "datasets": len(s.datasets),
@@ -49,6 +62,7 @@ def full_record(ctx: RenderContext, entry: StudyEntry) -> dict[str, Any]:
     for author in data["authors"]:
         author.pop("email", None)
     data["status"] = StudyState.PUBLIC.value
+    data["date_modified"] = date_modified(ctx, entry).isoformat()
     data["url"] = ctx.absolute(ctx.study_url(s.accession))
     for ds in data["datasets"]:
         summary = entry.manifests.get(ds["id"])
@@ -82,32 +96,101 @@ def withdrawn_record(ctx: RenderContext, entry: StudyEntry) -> dict[str, Any]:
     }
 
 
+def studies_page(
+    ctx: RenderContext, chunk: tuple[StudyEntry, ...], number: int, pages: int, count: int
+) -> dict[str, Any]:
+    def url(n: int) -> str:
+        return ctx.absolute(f"{ctx.root}/{page_path(n)}")
+
+    return {
+        "api_version": API_VERSION,
+        "count": count,
+        "page": number,
+        "pages": pages,
+        "page_size": PAGE_SIZE,
+        "next": url(number + 1) if number < pages else None,
+        "previous": url(number - 1) if number > 1 else None,
+        "studies": [summary_record(ctx, e) for e in chunk],
+    }
+
+
+def api_index(ctx: RenderContext, pages: int) -> dict[str, Any]:
+    """/api/v1/index.json: every document of the API, the URL patterns of per-study
+    records and the schemas, so a program needs to know one URL only."""
+
+    def url(path: str) -> str:
+        return ctx.absolute(f"{ctx.root}/{path}")
+
+    study = "studies/{accession}/"
+    return {
+        "api_version": API_VERSION,
+        "title": ctx.site.title,
+        "site": url(""),
+        "documents": {
+            "studies": url("api/v1/studies.json"),
+            "stats": url("api/v1/stats.json"),
+            "feed": url("feed.xml"),
+            "sitemap": url("sitemap.xml"),
+            **{name: url(path) for name, path in bulk_outputs(ctx).items()},
+        },
+        "studies_pages": pages,
+        "templates": {
+            "study": url("api/v1/studies/{accession}.json"),
+            "page": url(study),
+            "datacite": url(study + "datacite.xml"),
+            "csl": url(study + "citation.json"),
+            "bibtex": url(study + "citation.bib"),
+            "ris": url(study + "citation.ris"),
+            "ro_crate": url(study + "ro-crate-metadata.json"),
+            "croissant": url(study + "croissant.json"),
+            "dataset_files": url(study + "files/{dataset}/files.tsv"),
+        },
+        "schemas": {name: url(f"api/v1/schema/{name}.json") for name in sorted(SCHEMAS)},
+    }
+
+
 def api_steps(ctx: RenderContext) -> list[Step]:
     cat = ctx.catalogue
     site = digest_of(API_VERSION, ctx.site.model_dump(mode="json"), data_digest())
     public = cat.public()
-    steps = [
+    pages = [public[i : i + PAGE_SIZE] for i in range(0, len(public), PAGE_SIZE)] or [()]
+    steps = []
+    for number, chunk in enumerate(pages, start=1):
+        out = page_path(number)
+        steps.append(
+            Step(
+                id=f"api:studies:{number}",
+                outputs=(out,),
+                digest=digest_of(
+                    site,
+                    len(public),
+                    len(pages),
+                    [[e.study.accession, e.source_digest, date_modified(ctx, e)] for e in chunk],
+                ),
+                make=lambda chunk=chunk, number=number, out=out: StepResult(
+                    files={
+                        out: dumps_json(
+                            checked(
+                                StudiesIndex,
+                                studies_page(ctx, chunk, number, len(pages), len(public)),
+                            ),
+                            pretty=True,
+                        )
+                    }
+                ),
+            )
+        )
+    index = api_index(ctx, len(pages))
+    steps.append(
         Step(
-            id="api:studies",
-            outputs=("api/v1/studies.json",),
-            digest=digest_of(site, [[e.study.accession, e.source_digest] for e in public]),
+            id="api:index",
+            outputs=("api/v1/index.json",),
+            digest=digest_of(site, index),
             make=lambda: StepResult(
-                files={
-                    "api/v1/studies.json": dumps_json(
-                        checked(
-                            StudiesIndex,
-                            {
-                                "api_version": API_VERSION,
-                                "count": len(public),
-                                "studies": [summary_record(ctx, e) for e in public],
-                            },
-                        ),
-                        pretty=True,
-                    )
-                }
+                files={"api/v1/index.json": dumps_json(checked(ApiIndex, index), pretty=True)}
             ),
         )
-    ]
+    )
     for entry in cat.visible():
         acc = entry.study.accession
         out = f"api/v1/studies/{acc}.json"
@@ -119,7 +202,12 @@ def api_steps(ctx: RenderContext) -> list[Step]:
                 id=f"api:study:{acc}",
                 outputs=(out,),
                 digest=digest_of(
-                    site, entry.source_digest, withdrawn, thumbs, ctx.versions_digest(acc)
+                    site,
+                    entry.source_digest,
+                    withdrawn,
+                    thumbs,
+                    ctx.versions_digest(acc),
+                    date_modified(ctx, entry),
                 ),
                 make=lambda entry=entry, out=out, withdrawn=withdrawn: StepResult(
                     files={

@@ -195,7 +195,7 @@ def study_page_values(ctx: RenderContext, entry: StudyEntry) -> dict[str, Any]:
 
     acc = entry.study.accession
     machine = {"RO-Crate": f"studies/{acc}/ro-crate-metadata.json"}
-    if getattr(entry.study, "ai_ready", False):
+    if entry.study.ai_ready:
         machine["Croissant"] = f"studies/{acc}/croissant.json"
     machine["JSON"] = f"api/v1/studies/{acc}.json"
     return {

@@ -92,6 +92,7 @@ def listing_steps(ctx: RenderContext) -> list[Step]:
                 latest=ordered[:8],
                 growth_svg=growth_chart(statistics(public)["growth"]) if len(public) > 1 else "",
                 linked_data=data_catalog(ctx),
+                ai_ready=sum(1 for e in public if e.study.ai_ready),
                 collections=sorted(collections.items()),
             ),
         )

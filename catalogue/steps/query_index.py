@@ -75,7 +75,8 @@ def study_text(ctx: RenderContext, entry: StudyEntry) -> index.StudyText:
             "imaging method": [m.label for m in study.imaging_methods],
             "licence": [study.license],
             "release year": [str(study.release_date.year)],
-            "collection": [collection_title],
+            # AI-ready studies also form a collection of their own (/collections/ai-ready/)
+            "collection": [collection_title, *(["AI-ready"] if study.ai_ready else [])],
         },
         values={ds: dict(m.values) for ds, m in sorted(summaries.items()) if m.values},
     )
