@@ -48,6 +48,8 @@ TYPES: dict[str, str] = {
     ".ico": "image/x-icon",
     ".woff2": "font/woff2",
     ".wasm": "application/wasm",
+    # the bulk tables (docs/api.md): compressed inside (zstd), so sent as they are
+    ".parquet": "application/vnd.apache.parquet",
     # Pagefind's files are gzip-compressed already and unpacked by its own script
     ".pf_meta": "application/octet-stream",
     ".pf_index": "application/octet-stream",
