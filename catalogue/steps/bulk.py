@@ -33,7 +33,7 @@ from catalogue.steps.context import RenderContext
 from catalogue.steps.facts import date_modified, stable_url, study_doi
 
 BULK_VERSION = "1"
-ROW_GROUP = 65_536
+ROW_GROUP = 16_384  # rows held at once: bounds memory (a few tens of MiB)
 CSV_FILE_LIMIT = 100_000
 PARTITION_FILE_LIMIT = 100_000
 FIXED_FILE_COLUMNS = ("accession", "dataset", "path", "size", "sha256", "format", "url")
