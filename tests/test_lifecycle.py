@@ -522,12 +522,17 @@ def test_versions_are_a_declared_input(repo: tuple[Path, dict[str, str]], tmp_pa
     after = tree_digest(out)
     changed = {k for k in after if before.get(k) != after[k]} - {".catalogue-state.json"}
     changed = {k for k in changed if not k.startswith("pagefind/")}
-    # the page and record list the versions; the dateModified of DataCite and RO-Crate moves
+    # the page and record list the versions; the study's last change (date_modified)
+    # moves in its DataCite and RO-Crate records, the sitemap and the study tables
     assert changed == {
         "studies/S-BIAD1/index.html",
         "api/v1/studies/S-BIAD1.json",
         "studies/S-BIAD1/datacite.xml",
         "studies/S-BIAD1/ro-crate-metadata.json",
+        "api/v1/studies.json",
+        "api/v1/studies.csv",
+        "api/v1/studies.parquet",
+        "sitemap.xml",
     }
     assert "Revert the channel name of S-BIAD1" in read(out, "studies/S-BIAD1/index.html")
     again = tmp_path / "again"
