@@ -113,6 +113,8 @@ class Exporter:
         top = [_attr("Title", s.get("title")), _attr("ReleaseDate", str(s.get("release_date")))]
         if s.get("collection", "direct") != "direct":
             top.append(_attr("Collection", s["collection"]))
+        if s.get("ai_ready"):
+            top.append(_attr("AI ready", "true"))
         own_extra = {k: v for k, v in (s.get("extra") or {}).items() if k != "pagetab"}
         if own_extra:
             text = json.dumps(own_extra, sort_keys=True, ensure_ascii=False, default=str)

@@ -134,6 +134,8 @@ class Importer:
         self._license(study)
         collection = top.take_one("Collection")
         conv.study["collection"] = collection or "direct"
+        if (top.take_one("AI ready") or "").strip().lower() in ("true", "yes"):
+            conv.study["ai_ready"] = True
         keywords = study.take("Keyword", "Keywords")
         if keywords:
             conv.study["keywords"] = keywords
@@ -271,6 +273,7 @@ STUDY_ORDER = [
     "release_date",
     "license",
     "collection",
+    "ai_ready",
     "keywords",
     "description",
     "authors",
