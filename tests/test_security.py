@@ -446,3 +446,17 @@ def test_the_doi_rule_accepts_real_dois():
 
     for doi in ["10.1038/s41592-021-01262-9", "10.6019/S-BIAD1492", "10.1002/(SICI)1097%3C2%3E"]:
         assert doi_ok(doi), doi
+
+
+def test_a_logo_under_a_folder_linked_out_of_the_tree_is_refused(tmp_path: Path):
+    content = tmp_path / "content"
+    shutil.copytree(MINIMAL, content)
+    secret = outside_file(tmp_path, "logo.svg", b"<svg xmlns='http://www.w3.org/2000/svg'/>")
+    (content / "brand").symlink_to(secret.parent, target_is_directory=True)
+    site = content / "site.yaml"
+    site.write_text(site.read_text() + "brand: {logo: brand/logo.svg}\n")
+    code, output = validate(content)
+    assert code == 1
+    assert "E043 brand.logo: brand/logo.svg is a link to a file outside the content tree" in (
+        output
+    ), output

@@ -12,6 +12,7 @@ from pathlib import Path
 from catalogue import ontology
 from catalogue.identifiers import ACCESSION_RE
 from catalogue.model import LedgerRow, Site, Study
+from catalogue.paths import escapes
 from catalogue.placeholders import find as find_placeholders
 from catalogue.placeholders import is_placeholder
 from catalogue.problems import Problem, problem
@@ -266,7 +267,11 @@ def check_site_paths(site: Site, content: Path, rel: str, marked: Marked) -> lis
             problem(rel, line, "E043", "data_root must be a folder inside the content tree", col)
         )
     logo = site.brand.logo
-    if logo and ((content / logo).is_symlink() or not (content / logo).is_file()):
+    if logo and escapes(content / logo, content):
+        line, col = marked.position(("brand", "logo"))
+        why = f"brand.logo: {logo} is a link to a file outside the content tree"
+        out.append(problem(rel, line, "E043", why, col))
+    elif logo and ((content / logo).is_symlink() or not (content / logo).is_file()):
         line, col = marked.position(("brand", "logo"))
         why = f"brand.logo: no file {logo} in the content folder"
         out.append(problem(rel, line, "E040", why, col))
