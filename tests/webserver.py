@@ -109,11 +109,12 @@ def nginx_conf(prefix: Path, site: Path, port: int) -> str:
 
 
 @contextlib.contextmanager
-def nginx_serving(root: Path, prefix: Path) -> Iterator[int]:
-    """Debian's nginx with the documented server block over ``root``; yields its port."""
+def nginx_serving(root: Path, prefix: Path, port: int | None = None) -> Iterator[int]:
+    """Debian's nginx with the documented server block over ``root``; yields its port
+    (*port* when the site was built for a known address)."""
     if not NGINX.is_file():
         pytest.fail(f"{NGINX} not found: run scripts/test, which installs Debian's nginx")
-    port = free_port()
+    port = port or free_port()
     conf = prefix / "nginx.conf"
     conf.write_text(nginx_conf(prefix, root, port), encoding="utf-8")
     log = prefix / "error.log"

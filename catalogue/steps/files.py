@@ -450,9 +450,11 @@ def download_commands(
     cut = len([p for p in urlparse(ctx.site.data_url).path.split("/") if p])
     out = [
         (
+            # the list is fetched first: read straight from its URL, wget would also save
+            # it inside the study's folders
             "wget",
-            "wget --force-directories --no-host-directories "
-            f"--cut-dirs={cut} --input-file={folder}urls.txt",
+            f"wget -q -O urls.txt {folder}urls.txt && wget --continue --force-directories "
+            f"--no-host-directories --cut-dirs={cut} --input-file=urls.txt",
         ),
         (
             "aria2c",
