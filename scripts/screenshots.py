@@ -35,21 +35,22 @@ PAGES = {
     "browse": "/studies/",
     "study": "/studies/S-BIAD9001/",
     "study-images": "/studies/S-BIAD1492/",
+    "study-zarr": "/studies/S-BIAD9009/",
     "files": "/studies/S-BIAD9001/files/screen-a/",
     "search": "/search/?q=cell",
     "stats": "/stats/",
-    "tombstone": "/studies/S-BIAD9007/",
+    "tombstone": "/studies/S-BIAD3/",  # from tests/roots/lifecycle (the demo has none)
     "404": "/no-such-page/",
 }
 WIDTHS = {"phone": (390, 844), "desktop": (1280, 900)}
 
 
-def build(out: Path) -> None:
+def build(content: Path, out: Path) -> None:
     from catalogue.pipeline.builder import BuildOptions, run_build
 
-    ok = run_build(BuildOptions(content=ROOT / "content", out=out, today=TODAY), echo=print)
+    ok = run_build(BuildOptions(content=content, out=out, today=TODAY), echo=print)
     if not ok:
-        sys.exit("screenshots: the demo did not build")
+        sys.exit(f"screenshots: {content} did not build")
 
 
 def serve(site: Path, port: int) -> subprocess.Popen[bytes]:
@@ -75,13 +76,18 @@ def main() -> None:
     args = parser.parse_args()
     import socket
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
+    ports = []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(int(s.getsockname()[1]))
+    port, other = ports
     tmp = Path(tempfile.mkdtemp(prefix="catalogue-shots-"))
     try:
-        build(tmp / "site")
+        build(ROOT / "content", tmp / "site")
+        build(ROOT / "tests" / "roots" / "lifecycle" / "content", tmp / "lifecycle")
         proc = serve(tmp / "site", port)
+        proc2 = serve(tmp / "lifecycle", other)
         args.out.mkdir(parents=True, exist_ok=True)
         schemes = ["light", "dark"] if args.dark else ["light"]
         try:
@@ -98,7 +104,8 @@ def main() -> None:
                         for name, path in PAGES.items():
                             if args.only and name not in args.only:
                                 continue
-                            page.goto(f"http://127.0.0.1:{port}{path}", wait_until="networkidle")
+                            at = other if name == "tombstone" else port
+                            page.goto(f"http://127.0.0.1:{at}{path}", wait_until="networkidle")
                             page.wait_for_timeout(300)
                             suffix = "" if scheme == "light" else "-dark"
                             target = args.out / f"{name}-{device}{suffix}.png"
@@ -109,8 +116,9 @@ def main() -> None:
                         context.close()
                 browser.close()
         finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+            for p in (proc, proc2):
+                p.terminate()
+                p.wait(timeout=10)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
