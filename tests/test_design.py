@@ -24,6 +24,7 @@ AXE = Path(__file__).parent / "data" / "axe" / "axe.min.js"
 PAGES = {
     "home": "/",
     "browse": "/studies/",
+    "browse by organism": "/browse/organism/",
     "study": "/studies/S-BIAD9001/",
     "files": "/studies/S-BIAD9001/files/screen-a/",
     "search": "/search/?q=cell",
