@@ -21,6 +21,7 @@ only per-chunk buffers and capped per-column statistics are kept.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Callable
 from functools import partial
@@ -38,6 +39,7 @@ from catalogue.pipeline.plan import Step, StepResult, digest_of
 from catalogue.readers.manifest import iter_cells
 from catalogue.render import filesize
 from catalogue.steps.context import RenderContext
+from catalogue.steps.plates import PlateCollector, plate_columns, shard_count
 
 FILES_VERSION = "1"
 PAGE_ROWS = 500
@@ -103,6 +105,9 @@ def dataset_outputs(
     n_columns = len(columns_of(summary, preview))
     outputs += [f"{base}/data/c{c}-{k}.json" for c in range(n_columns) for k in range(chunks)]
     outputs += [f"{base}/files.tsv", *(f"{base}/{n}" for n in LISTS)]
+    if plate_columns(summary.columns):
+        outputs += [f"{base}/data/plates.json"]
+        outputs += [f"{base}/data/plates-{k}.json" for k in range(shard_count(summary.count))]
     return outputs
 
 
@@ -115,6 +120,8 @@ class ColumnStats:
         self.filled = 0
         self.low: float | None = None
         self.high: float | None = None
+        self.comma = False  # decimals written with a comma ("99,94"), as in much lab output
+        self.comma_ambiguous = True  # every comma had 3 digits after it: maybe thousands
 
     def add(self, value: str) -> None:
         if value == "":
@@ -125,11 +132,13 @@ class ColumnStats:
             if len(self.counts) > CATEGORY_LIMIT:
                 self.counts = None
         if self.numeric:
-            try:
-                number = float(value)
-            except ValueError:
+            number = parse_number(value)
+            if number is None:
                 self.numeric = False
                 return
+            if "," in value:
+                self.comma = True
+                self.comma_ambiguous &= len(value.split(",", 1)[1]) == 3
             if math.isnan(number) or math.isinf(number):
                 self.numeric = False
                 return
@@ -138,6 +147,8 @@ class ColumnStats:
 
     def describe(self, name: str, kind: str | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {"name": name}
+        if self.comma and self.comma_ambiguous:
+            self.numeric = False  # "1,234": a thousands separator or a decimal? neither guess
         if kind is None:
             if self.numeric and self.filled:
                 kind = "number"
@@ -152,6 +163,8 @@ class ColumnStats:
             out["counts"] = [n for _, n in values]
         if kind in ("number", "size") and self.low is not None:
             out["min"], out["max"] = _num(self.low), _num(self.high)
+        if kind == "number" and self.comma:
+            out["decimal"] = ","
         return out
 
 
@@ -161,12 +174,26 @@ def _num(x: float | None) -> float | int | None:
     return int(x) if x.is_integer() and abs(x) < 2**53 else x
 
 
+DECIMAL_COMMA_RE = re.compile(r"[+-]?\d+,\d+")
+
+
+def parse_number(value: str) -> float | None:
+    """A finite number written with a decimal dot or a decimal comma, else None."""
+    text = value.strip()
+    if DECIMAL_COMMA_RE.fullmatch(text):
+        text = text.replace(",", ".")
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return None if math.isnan(number) or math.isinf(number) else number
+
+
 def _sort_key(value: str, numeric: bool) -> tuple[float, str]:
     if numeric:
-        try:
-            return (float(value), value)
-        except ValueError:
-            pass
+        number = parse_number(value)
+        if number is not None:
+            return (number, value)
     return (0.0, value)
 
 
@@ -244,6 +271,12 @@ def _write_dataset(
     template = ctx.env.get_template("files.html")
     image_bytes = other_bytes = 0
     url_prefix = ctx.data_file_url(acc, "")
+    plate_well = plate_columns(summary.columns)
+    plates: PlateCollector | None = None
+    if plate_well:
+        p_at, w_at = (summary.columns.index(c) for c in plate_well)
+        kept = [j for j, c in enumerate(summary.columns) if c not in plate_well]
+        plates = PlateCollector([summary.columns[j] for j in kept])
 
     def flush_chunk() -> None:
         nonlocal chunk_no
@@ -270,6 +303,7 @@ def _write_dataset(
             first_row=(page_no - 1) * PAGE_ROWS + 1,
             page_url=lambda n: f"{ctx.root}/" + page_path(acc, ds.id, n).removesuffix("index.html"),
             page_rows=PAGE_ROWS,
+            plate_well=plate_columns(summary.columns),
             ctx_commands=lambda lists: download_commands(ctx, acc, lists, summary.checksums),
         )
         with open_output(page_path(acc, ds.id, page_no)) as fh:
@@ -325,6 +359,13 @@ def _write_dataset(
             curl.write(curl_entry(url, acc, path).encode())
             if sha:
                 sums.write(f"{sha}  {path}\n".encode())
+            if plates is not None:
+                plates.add(
+                    attributes[p_at],
+                    attributes[w_at],
+                    [attributes[j] for j in kept],
+                    preview.get("src") if preview else None,
+                )
             page_rows.append(_row_html(url, path, size, fmt, attributes, preview, with_preview))
             if len(page_rows) == PAGE_ROWS:
                 flush_page()
@@ -360,6 +401,15 @@ def _write_dataset(
     }
     with open_output(f"{base}/data/meta.json") as fh:
         fh.write(dumps_json(meta))
+    if plates is not None:
+        index, shards = plates.outputs(shard_count(summary.count))
+        with open_output(f"{base}/data/plates.json") as fh:
+            fh.write(
+                dumps_json({"plate_column": plate_well[0], "well_column": plate_well[1], **index})
+            )
+        for k, doc in enumerate(shards):
+            with open_output(f"{base}/data/plates-{k}.json") as fh:
+                fh.write(dumps_json(doc))
     return StepResult(files={}, info={"image_bytes": image_bytes, "other_bytes": other_bytes})
 
 

@@ -105,7 +105,10 @@ async function loadRows(rows) {
 
 function parsedValues(col) {
   if (!col.parsed || col.parsed.length !== col.values.length) {
-    col.parsed = Float64Array.from(col.values, (v) => (v === "" ? NaN : Number(v)));
+    // "99,94": the build marks columns whose decimals are written with a comma
+    const comma = col.info.decimal === ",";
+    col.parsed = Float64Array.from(col.values, (v) =>
+      v === "" ? NaN : Number(comma ? v.replace(",", ".") : v));
   }
   return col.parsed;
 }

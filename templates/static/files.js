@@ -321,6 +321,18 @@ function start(m) {
   run();
 }
 
+// filters chosen elsewhere on the page (the plate map): {column name: filter or null}
+document.addEventListener("catalogue:filter", (event) => {
+  if (!meta) return;
+  for (const [name, f] of Object.entries(event.detail.filters)) {
+    const i = meta.columns.findIndex((c) => c.name === name);
+    if (i < 0) continue;
+    if (f) state.filters[i] = f; else delete state.filters[i];
+  }
+  buildControls();
+  changed();
+});
+
 textEl.addEventListener("input", () => { state.text = textEl.value.trim(); changed(); });
 prevEl.addEventListener("click", () => { if (state.page > 0) { state.page--; run(); } });
 nextEl.addEventListener("click", () => { if ((state.page + 1) * PAGE_SIZE < lastCount) { state.page++; run(); } });

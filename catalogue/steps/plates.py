@@ -1,0 +1,101 @@
+"""Plate maps of screening datasets: the wells of each plate with their attributes.
+
+A manifest with a plate column and a well column (``Plate``/``Well``, any case) gets, under
+its dataset's ``data/`` folder, an index ``plates.json`` and the wells of every plate in
+``plates-<k>.json`` shards. A plate's shard is chosen by a stable hash of its name, so the
+number of files is known before the manifest is read (a build step declares its outputs)
+and a browser fetches only the shard of the plate a reader opens: at 1,000 plates of 384
+wells a shard holds about ten plates.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import zlib
+from collections.abc import Sequence
+from typing import Any
+
+PLATE_NAMES = ("plate", "plate name", "plate_name", "platename")
+WELL_NAMES = ("well", "well name", "well_name", "wellname")
+ROWS_PER_SHARD = 4096  # manifest rows per shard file, on average
+WELL_RE = re.compile(r"^\s*([A-Za-z]{1,2})\s*0*(\d{1,3})\s*$")
+# plate formats by (rows, columns), smallest that fits
+FORMATS = ((8, 12), (16, 24), (32, 48))
+
+
+def plate_columns(columns: Sequence[str]) -> tuple[str, str] | None:
+    """The (plate, well) attribute columns of a manifest, or None."""
+    lower = {c.lower(): c for c in columns}
+    plate = next((lower[n] for n in PLATE_NAMES if n in lower), None)
+    well = next((lower[n] for n in WELL_NAMES if n in lower), None)
+    return (plate, well) if plate and well else None
+
+
+def shard_count(rows: int) -> int:
+    return max(1, math.ceil(rows / ROWS_PER_SHARD))
+
+
+def shard_of(plate: str, shards: int) -> int:
+    return zlib.crc32(plate.encode("utf-8")) % shards
+
+
+def parse_well(name: str) -> tuple[int, int] | None:
+    """'C07', 'c7', 'AB12' -> (row, column), both from 0; None for anything else."""
+    m = WELL_RE.match(name)
+    if not m:
+        return None
+    row = 0
+    for ch in m.group(1).upper():
+        row = row * 26 + (ord(ch) - 64)
+    column = int(m.group(2))
+    return (row - 1, column - 1) if column >= 1 else None
+
+
+def well_label(row: int, column: int) -> str:
+    letters = ""
+    n = row + 1
+    while n:
+        n, r = divmod(n - 1, 26)
+        letters = chr(65 + r) + letters
+    return f"{letters}{column + 1:02d}"
+
+
+class PlateCollector:
+    """Wells per plate as rows stream by; memory grows with wells, not with files."""
+
+    def __init__(self, attributes: list[str]) -> None:
+        self.attributes = attributes
+        self.plates: dict[str, dict[str, Any]] = {}
+
+    def add(self, plate: str, well: str, values: list[str], thumb: str | None) -> None:
+        position = parse_well(well)
+        if not plate or position is None:
+            return
+        p = self.plates.setdefault(plate, {"wells": {}, "rows": 0, "cols": 0})
+        label = well_label(*position)
+        entry = p["wells"].get(label)
+        if entry is None:
+            entry = p["wells"][label] = {"w": well, "v": values, "n": 0}
+            p["rows"] = max(p["rows"], position[0] + 1)
+            p["cols"] = max(p["cols"], position[1] + 1)
+        entry["n"] += 1
+        if thumb and "t" not in entry:
+            entry["t"] = thumb
+
+    def outputs(self, shards: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The index and the shard documents (every shard, empty ones too)."""
+        index = []
+        docs: list[dict[str, Any]] = [{"plates": {}} for _ in range(shards)]
+        for name in sorted(self.plates):
+            p = self.plates[name]
+            rows, cols = next(
+                ((r, c) for r, c in FORMATS if p["rows"] <= r and p["cols"] <= c),
+                (p["rows"], p["cols"]),
+            )
+            k = shard_of(name, shards)
+            docs[k]["plates"][name] = {"rows": rows, "cols": cols, "wells": p["wells"]}
+            index.append(
+                {"name": name, "shard": k, "wells": len(p["wells"]), "rows": rows, "cols": cols}
+            )
+        return {"attributes": self.attributes, "plates": index}, docs

@@ -1,0 +1,145 @@
+"""Plate maps of screens and numbers with decimal commas: the build side, then a reader in
+Chromium doing the IDR idr0094 "Fig 2" task on the demo screen (find a compound's wells,
+read its inhibition, get the files)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from playwright.sync_api import expect
+
+from catalogue.steps.files import ColumnStats
+from catalogue.steps.plates import (
+    PlateCollector,
+    parse_well,
+    plate_columns,
+    shard_count,
+    well_label,
+)
+
+from .test_browser_files import SCREEN, manifest_rows
+
+
+def test_wells_are_read_in_the_usual_spellings():
+    assert parse_well("C07") == parse_well("c7") == parse_well(" C 07 ") == (2, 6)
+    assert parse_well("P24") == (15, 23) and parse_well("AF48") == (31, 47)
+    assert parse_well("7C") is None and parse_well("C0") is None and parse_well("") is None
+    assert well_label(2, 6) == "C07" and well_label(31, 47) == "AF48"
+    assert plate_columns(["Plate", "Well", "Compound"]) == ("Plate", "Well")
+    assert plate_columns(["plate_name", "Well Name"]) == ("plate_name", "Well Name")
+    assert plate_columns(["Plate", "Compound"]) is None
+
+
+def test_a_thousand_384_well_plates_are_split_into_small_shards():
+    collector = PlateCollector(["Compound", "Inhibition"])
+    plates = [f"P{n:04d}" for n in range(1000)]
+    for name in plates:
+        for r in "ABCDEFGHIJKLMNOP":
+            for c in range(1, 25):
+                collector.add(name, f"{r}{c}", [f"cpd-{c}", f"{c},5"], None)
+    shards = shard_count(1000 * 384)
+    index, docs = collector.outputs(shards)
+    assert len(docs) == shards and len(index["plates"]) == 1000
+    assert {(p["rows"], p["cols"]) for p in index["plates"]} == {(16, 24)}
+    # every plate is in the shard the index names, and only there
+    for entry in index["plates"]:
+        assert entry["name"] in docs[entry["shard"]]["plates"]
+    assert sum(len(d["plates"]) for d in docs) == 1000
+    sizes = [len(json.dumps(d)) for d in docs]
+    assert max(sizes) < 600_000, max(sizes)  # a reader opening one plate fetches this
+    assert docs[index["plates"][0]["shard"]]["plates"]["P0000"]["wells"]["C07"]["v"] == [
+        "cpd-7",
+        "7,5",
+    ]
+
+
+def test_decimal_commas_make_a_number_column_and_thousands_stay_text():
+    readout = ColumnStats()
+    for v in ["99,94", "112,22", "-8,07", "5"]:
+        readout.add(v)
+    described = readout.describe("Percentage Inhibition")
+    assert described["kind"] == "number" and described["decimal"] == ","
+    assert (described["min"], described["max"]) == (-8.07, 112.22)
+    # a values list sorts by number, not text: 99,94 before 112,22
+    assert described["values"] == ["-8,07", "5", "99,94", "112,22"]
+    ambiguous = ColumnStats()
+    for v in ["1,234", "2,500"]:
+        ambiguous.add(v)
+    assert ambiguous.describe("count")["kind"] != "number"
+
+
+def _inhibition(v: str) -> float:
+    return float(v.replace(",", "."))
+
+
+def test_plate_map_by_keyboard_filters_the_file_table(demo_server: str, page):
+    pg, problems = page
+    rows = manifest_rows()
+    plate = rows[0]["Plate"]
+    pg.goto(demo_server + SCREEN, wait_until="networkidle")
+    expect(pg.locator("#ff-status")).to_contain_text("2,000 of 2,000 files match")
+    wells = pg.locator("#plate-grid button.well")
+    expect(wells).to_have_count(sum(1 for r in rows if r["Plate"] == plate))
+    c07 = [r for r in rows if r["Plate"] == plate and r["Well"] in ("C7", "C07")][0]
+    well = pg.locator('#plate-grid button[aria-label^="C07 "]')
+    expect(well).to_have_count(1)
+    assert c07["Compound"] in well.get_attribute("aria-label")
+    # one tab stop for the whole plate; arrows move from A01 to C07
+    wells.first.focus()
+    for key in ["ArrowRight"] * 6 + ["ArrowDown"] * 2:
+        pg.keyboard.press(key)
+    expect(well).to_be_focused()
+    pg.keyboard.press("Enter")
+    expect(pg.locator("#ff-status")).to_contain_text("1 of 2,000 files match")
+    expect(pg.locator("#ff-table tbody tr")).to_have_count(1)
+    assert c07["path"] in pg.locator("#ff-table tbody").inner_text()
+    assert "f.Well=" in pg.url and f"f.Plate={plate}" in pg.url
+    pg.keyboard.press("Enter")  # again: the well filter is cleared, the plate stays
+    n_plate = sum(1 for r in rows if r["Plate"] == plate)
+    expect(pg.locator("#ff-status")).to_contain_text(f"{n_plate} of 2,000 files match")
+    assert problems == []
+
+
+def test_fig2_task_find_a_compound_on_the_plate_map(demo_server: str, page):
+    """Find where a compound sits, see its inhibition, list its files."""
+    pg, problems = page
+    rows = manifest_rows()
+    plate = rows[0]["Plate"]
+    target = next(r for r in rows if r["Plate"] == plate and r["Compound"] and r["Well"] != "A1")
+    pg.goto(demo_server + SCREEN, wait_until="networkidle")
+    expect(pg.locator("#plate-grid button.well").first).to_be_visible()
+    # coloured by the numeric readout first (Percentage Inhibition), with a ramp key
+    assert pg.locator("#plate-colour option:checked").inner_text() == "Percentage Inhibition"
+    expect(pg.locator("#plate-legend .ramp")).to_have_count(1)
+    pg.get_by_label("Find a value").fill(target["Compound"])
+    pg.get_by_label("Find a value").press("Enter")
+    pg.get_by_label("Find a value").dispatch_event("change")
+    same = [r for r in rows if r["Plate"] == plate and r["Compound"] == target["Compound"]]
+    expect(pg.locator("#ff-status")).to_contain_text(f"{len(same)} of 2,000 files match")
+    expect(pg.locator("#plate-grid button.well:not(.dim)")).to_have_count(len(same))
+    label = pg.locator("#plate-grid button.well:not(.dim)").first.get_attribute("aria-label")
+    assert f"Percentage Inhibition: {target['Percentage Inhibition']}" in label
+    assert problems == []
+
+
+def test_comma_decimals_sort_numerically_and_filter_by_range(demo_server: str, page):
+    pg, problems = page
+    rows = manifest_rows()
+    pg.goto(demo_server + SCREEN, wait_until="networkidle")
+    expect(pg.locator("#ff-status")).to_contain_text("2,000 of 2,000 files match")
+    pg.get_by_label("Percentage Inhibition min").fill("100")
+    high = [
+        r
+        for r in rows
+        if r["Percentage Inhibition"] and _inhibition(r["Percentage Inhibition"]) >= 100
+    ]
+    expect(pg.locator("#ff-status")).to_contain_text(f"{len(high)} of 2,000 files match")
+    pg.get_by_role("button", name=re.compile(r"^Percentage Inhibition")).click()
+    column = [h.inner_text() for h in pg.locator("#ff-table thead th").all()].index(
+        "Percentage Inhibition ▲"
+    )
+    shown = pg.locator(f"#ff-table tbody tr td:nth-child({column + 1})").all_inner_texts()
+    numbers = [_inhibition(v) for v in shown]
+    assert numbers == sorted(numbers) and numbers[0] >= 100
+    assert problems == []
