@@ -24,7 +24,7 @@ def test_download_urls_are_encoded(tmp_path: Path):
         "https://data.example.org/pub/S-BIAD1/percent/50%25_done%3F.csv",
         "https://data.example.org/pub/S-BIAD1/notes/README.txt",
     ]
-    page = (base / "index.html").read_text(encoding="utf-8")
+    page = (base / "page" / "1" / "index.html").read_text(encoding="utf-8")  # the plain table
     assert 'href="https://data.example.org/pub/S-BIAD1/plate%201/well%20%5BA1%5D' in page
     assert "well [A1] field #2.tif" in page
     # study-level list = all datasets
@@ -111,7 +111,11 @@ def test_plain_html_pages_for_readers_without_javascript(tmp_path: Path):
     out = tmp_path / "build"
     build_site(content, out, today=__import__("datetime").date(2030, 1, 1))
     base = out / "studies" / "S-BIAD2" / "files" / "screen"
-    first = (base / "index.html").read_text()
+    interactive = (base / "index.html").read_text()
+    assert '<tr><td class="path">' not in interactive  # no hidden copy of the rows
+    assert 'href="/studies/S-BIAD2/files/screen/page/1/"' in interactive
+    assert len(interactive.encode()) < 30_000
+    first = (base / "page" / "1" / "index.html").read_text()
     assert first.count('<tr><td class="path">') == 500
     assert 'href="/studies/S-BIAD2/files/screen/page/2/"' in first
     last = (base / "page" / "40" / "index.html").read_text()
@@ -136,7 +140,7 @@ def test_file_tables_are_incremental(tmp_path: Path):
 
 def test_file_table_shows_previews_and_viewer_links(demo_site: Path):
     base = demo_site / "studies" / "S-BIAD9009" / "files" / "plate"
-    page = (base / "index.html").read_text(encoding="utf-8")
+    page = (base / "page" / "1" / "index.html").read_text(encoding="utf-8")
     rows = [r for r in page.split("<tr>") if 'td class="preview"><img' in r]
     # one preview per OME-Zarr (on its root metadata file), not one per chunk
     assert len(rows) == 1 and "human_plate.ome.zarr/.zattrs" in rows[0]

@@ -56,8 +56,10 @@ def dataset_dir(accession: str, dataset_id: str) -> str:
 
 
 def page_path(accession: str, dataset_id: str, number: int) -> str:
-    base = dataset_dir(accession, dataset_id)
-    return f"{base}/index.html" if number == 1 else f"{base}/page/{number}/index.html"
+    """The plain-HTML page *number* of the file table (``page/1/`` is the first); the
+    dataset's ``index.html`` is the interactive table, which links to these instead of
+    carrying a copy of 500 rows that its script would hide."""
+    return f"{dataset_dir(accession, dataset_id)}/page/{number}/index.html"
 
 
 def page_count(count: int) -> int:
@@ -100,7 +102,8 @@ def dataset_outputs(
 ) -> list[str]:
     base = dataset_dir(accession, ds.id)
     chunks = math.ceil(summary.count / CHUNK_ROWS)
-    outputs = [page_path(accession, ds.id, n) for n in range(1, page_count(summary.count) + 1)]
+    outputs = [f"{base}/index.html"]
+    outputs += [page_path(accession, ds.id, n) for n in range(1, page_count(summary.count) + 1)]
     outputs += [f"{base}/data/meta.json"]
     n_columns = len(columns_of(summary, preview))
     outputs += [f"{base}/data/c{c}-{k}.json" for c in range(n_columns) for k in range(chunks)]
@@ -286,10 +289,8 @@ def _write_dataset(
             values.clear()
         chunk_no += 1
 
-    def flush_page() -> None:
-        nonlocal page_no
-        page_no += 1
-        text = template.render(
+    def render(number: int, interactive: bool) -> bytes:
+        return template.render(
             **ctx.page_globals(),
             entry=entry,
             study=entry.study,
@@ -298,16 +299,21 @@ def _write_dataset(
             columns=summary.columns,
             with_preview=with_preview,
             rows=Markup("".join(page_rows)),
-            page=page_no,
+            page=number,
             pages=pages,
-            first_row=(page_no - 1) * PAGE_ROWS + 1,
+            first_row=(number - 1) * PAGE_ROWS + 1,
             page_url=lambda n: f"{ctx.root}/" + page_path(acc, ds.id, n).removesuffix("index.html"),
             page_rows=PAGE_ROWS,
+            interactive=interactive,
             plate_well=plate_columns(summary.columns),
             ctx_commands=lambda lists: download_commands(ctx, acc, lists, summary.checksums),
-        )
+        ).encode("utf-8")
+
+    def flush_page() -> None:
+        nonlocal page_no
+        page_no += 1
         with open_output(page_path(acc, ds.id, page_no)) as fh:
-            fh.write(text.encode("utf-8"))
+            fh.write(render(page_no, interactive=False))
         page_rows.clear()
 
     header = "\t".join(["path", "size", "sha256", *summary.columns, "url"]) + "\n"
@@ -375,6 +381,8 @@ def _write_dataset(
         flush_chunk()
     if page_rows or page_no == 0:
         flush_page()
+    with open_output(f"{base}/index.html") as fh:
+        fh.write(render(1, interactive=True))
     described = [
         {"name": "path", "kind": "path"},
         size_stats.describe("size", "size"),

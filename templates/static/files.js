@@ -317,7 +317,7 @@ function start(m) {
   buildControls();
   buildHeader();
   section.hidden = false;
-  staticTable.hidden = true;
+  if (staticTable) staticTable.hidden = true; // an older page that carried the plain table
   run();
 }
 
