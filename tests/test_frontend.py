@@ -73,3 +73,18 @@ def test_growth_chart_is_static_svg_with_a_text_equivalent(demo_site: Path):
         assert 'role="img"' in svg.group(0) and "<desc" in svg.group(0)
         assert len(re.findall(r'<rect class="bar"', svg.group(0))) >= 2
         assert "style=" not in svg.group(0)  # a strict CSP forbids inline styles
+
+
+def test_every_study_page_weighs_at_most_60_kb_compressed(demo_site: Path):
+    """HTML + the CSS and JS it loads, gzipped (thumbnails excluded), per study page."""
+    import gzip
+
+    heaviest = 0
+    for page in sorted((demo_site / "studies").glob("*/index.html")):
+        html = page.read_text(encoding="utf-8")
+        assets = re.findall(r'<(?:link rel="stylesheet" href|script[^>]*src)="/([^"]+)"', html)
+        assert any(a.endswith("style.css") for a in assets), page
+        total = len(gzip.compress(page.read_bytes(), 9))
+        total += sum(len(gzip.compress((demo_site / a).read_bytes(), 9)) for a in assets)
+        heaviest = max(heaviest, total)
+    assert 0 < heaviest <= 60_000, heaviest

@@ -409,7 +409,7 @@ def _write_dataset(
     }
     with open_output(f"{base}/data/meta.json") as fh:
         fh.write(dumps_json(meta))
-    if plates is not None:
+    if plates is not None and plate_well is not None:
         index, shards = plates.outputs(shard_count(summary.count))
         with open_output(f"{base}/data/plates.json") as fh:
             fh.write(
