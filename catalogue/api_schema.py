@@ -23,6 +23,8 @@ from catalogue.model import (
     ImageAcquisition,
     Link,
     Publication,
+    RemoteFiles,
+    Source,
     Specimen,
 )
 
@@ -83,7 +85,9 @@ class ApiIndex(ApiRecord):
 
 
 class PublicAuthor(ApiRecord):
-    name: str
+    name: str  # always set: a consortium's literal name, or "given family" of a person
+    family_name: str | None = None  # set for a person
+    given_name: str | None = None
     orcid: str | None = None
     affiliations: list[str] = []
     roles: list[str] = []
@@ -111,6 +115,7 @@ class PublicDataset(ApiRecord):
     columns: list[str]
     downloads: DatasetDownloads | None = None
     thumbnail: str | None = None
+    remote_files: RemoteFiles | None = None  # files listed at another archive, not here
 
 
 class VersionChange(ApiRecord):
@@ -129,6 +134,8 @@ class StudyRecord(StudyCore):
     """/api/v1/studies/<ACCESSION>.json of a public study."""
 
     description: str
+    doi: str | None = None  # the study's own DOI
+    source: Source | None = None  # the record it was imported from
     authors: list[PublicAuthor]
     affiliations: dict[str, Affiliation]
     funding: list[Funding]

@@ -18,6 +18,61 @@ DATASET_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 FBBI_RE = re.compile(r"^FBbi:\d{8}$")
 
 
+_DOI_PREFIX = re.compile(r"^\s*(https?://(dx\.)?doi\.org/|doi\s*:)\s*", re.I)
+_ARXIV_URL = re.compile(
+    r"^https?://(?:www\.)?(?:export\.)?arxiv\.org/(?:abs|pdf)/(\S+?)(?:\.pdf)?/?$", re.I
+)
+
+
+def normalise_doi(value: str) -> str | None:
+    """The bare DOI of any form records write it in, or None when it is not a DOI.
+
+    Accepts ``doi:`` and doi.org URL forms (even repeated: ``https://doi.org/DOI: 10.1/x``)
+    and arXiv identifiers and URLs, which have DOIs of the form ``10.48550/arXiv.<id>``
+    since 2022 (old-style ids such as ``hep-th/9901001`` too). Recognising arXiv ids is
+    left to idutils, a maintained identifier library.
+    """
+    import idutils
+
+    text = value.strip()
+    while _DOI_PREFIX.match(text):
+        text = _DOI_PREFIX.sub("", text, count=1)
+    m = _ARXIV_URL.match(text)
+    if m:
+        text = f"arXiv:{m.group(1)}"
+    if not text:
+        return None
+    if idutils.is_arxiv(text):
+        arxiv = re.sub(r"^arxiv:", "", idutils.normalize_arxiv(text), flags=re.I)
+        return "10.48550/arXiv." + re.sub(r"v\d+$", "", arxiv)
+    return text if doi_ok(text) else None
+
+
+def normalise_pmid(value: str) -> str | None:
+    """A PubMed id from ``PMID: 123``, ``pmid:123`` or a pubmed URL, or None."""
+    text = value.strip()
+    m = re.match(
+        r"^(?:pmid:?\s*|https?://(?:www\.)?(?:pubmed\.ncbi\.nlm\.nih\.gov|ncbi\.nlm\.nih\.gov/pubmed)/)?(\d{1,9})/?$",
+        text,
+        re.I,
+    )
+    return m.group(1) if m else None
+
+
+def normalise_orcid(value: str) -> str | None:
+    """The bare ORCID iD of ``https://orcid.org/…``, ``orcid:…`` forms, or None."""
+    text = value.strip()
+    m = re.match(
+        r"^(?:https?://(?:www\.)?orcid\.org/|orcid\.org/|orcid:\s*)?(\d{4}-\d{4}-\d{4}-\d{3}[\dXx])/?$",
+        text,
+        re.I,
+    )
+    if not m:
+        return None
+    orcid = m.group(1).upper()
+    return orcid if orcid_checksum_ok(orcid) else None
+
+
 def orcid_checksum_ok(orcid: str) -> bool:
     """ISO 7064 11,2 check digit, as ORCID specifies."""
     digits = orcid.replace("-", "")

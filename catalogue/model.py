@@ -11,7 +11,16 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from catalogue.identifiers import (
     DATASET_ID_RE,
@@ -19,6 +28,7 @@ from catalogue.identifiers import (
     ORCID_RE,
     base_url_problem,
     doi_ok,
+    normalise_doi,
     orcid_checksum_ok,
 )
 
@@ -168,6 +178,30 @@ class Site(Record):
     viewers: Viewers = Viewers()
     brand: Brand = Brand()
     deposit: DepositSettings = DepositSettings()
+    # Defaults for what a record may leave out (docs/content-format.md, "Site defaults"):
+    # the licence the source archive applies when a study states none (a warning names
+    # each study it is applied to), and the pattern of the DOIs the archive mints.
+    default_license: str | None = Field(
+        default=None, validation_alias=AliasChoices("default_license", "default_licence")
+    )
+    doi_pattern: str | None = None  # e.g. "10.6019/{accession}"
+    # publish every valid study and list the others (as `build --keep-going`)
+    keep_going: bool = False
+
+    @field_validator("doi_pattern")
+    @classmethod
+    def _doi_pattern(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if "{accession}" not in v:
+            raise ValueError("must contain {accession}, e.g. 10.6019/{accession}")
+        if normalise_doi(v.replace("{accession}", "S-X1")) is None:
+            raise ValueError(f"{v!r} does not make DOIs of the form 10.NNNN/suffix")
+        return v
+
+    def study_doi(self, accession: str) -> str | None:
+        """The DOI the site's pattern gives an accession, if the site has one."""
+        return self.doi_pattern.replace("{accession}", accession) if self.doi_pattern else None
 
     @field_validator("base_url", "data_url")
     @classmethod
@@ -188,18 +222,40 @@ class Affiliation(Record):
 
 
 class Author(Record):
+    """A person (``family_name``, optional ``given_name``) or a literal ``name`` for a
+    consortium or a name nobody could split. ``name`` is always set once loaded: for a
+    person without one it is "given family", so every reader of the model can show it."""
+
     name: Text
+    family_name: str | None = None
+    given_name: str | None = None
     orcid: str | None = None
     email: str | None = None
     affiliations: tuple[str, ...] = ()
     roles: tuple[str, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _display_name(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("name") and data.get("family_name"):
+            parts = [data.get("given_name"), data.get("family_name")]
+            data = {**data, "name": " ".join(str(p).strip() for p in parts if p)}
+        return data
+
+    @property
+    def is_person(self) -> bool:
+        """Whether the author is a person with a known family name (else a literal name)."""
+        return bool(self.family_name)
 
     @field_validator("orcid", mode="before")
     @classmethod
     def _orcid(cls, v: Any) -> Any:
         if v is None:
             return v
-        v = str(v).strip().removeprefix("https://orcid.org/")
+        v = str(v).strip()
+        for prefix in ("https://orcid.org/", "http://orcid.org/", "orcid.org/", "orcid:"):
+            if v.lower().startswith(prefix):
+                v = v[len(prefix) :]
         if not ORCID_RE.match(v):
             raise ValueError(f"ORCID {v!r} is not of the form 0000-0000-0000-000X")
         if not orcid_checksum_ok(v):
@@ -225,13 +281,23 @@ def _doi(v: Any) -> Any:
             hint = " (quotes, '<', '>', spaces and controls must be percent-encoded)"
         raise ValueError(f"DOI {v!r} is not of the form 10.NNNN/suffix{hint}")
     return v
+    doi = normalise_doi(str(v))
+    if doi is None:
+        raise ValueError(f"DOI {str(v).strip()!r} is not of the form 10.NNNN/suffix")
+    return doi
+
+
+Doi = Annotated[str | None, BeforeValidator(_doi)]
 
 
 class Publication(Record):
-    title: Text
+    """A paper about the study. Records often cite one by DOI or PubMed id alone, so the
+    title is optional; pages then show what is known (authors, year, DOI, PMID)."""
+
+    title: str | None = None
     authors: str | None = None
     year: int | None = None
-    doi: Annotated[str | None, BeforeValidator(_doi)] = None
+    doi: Doi = None
     pmid: str | None = None
     url: WebUrl = None
 
@@ -239,6 +305,14 @@ class Publication(Record):
     @classmethod
     def _pmid(cls, v: Any) -> Any:
         return None if v is None else str(v)
+
+
+class Source(Record):
+    """The record a study was imported from: an importer writes it, pages link to it."""
+
+    name: Text  # the archive, e.g. "BioImage Archive", "EMPIAR", "IDR"
+    url: Annotated[str, BeforeValidator(_web_url)]  # the record's own page there
+    id: str | None = None  # its identifier there, e.g. EMPIAR-10002
 
 
 class Link(Record):
@@ -340,6 +414,18 @@ class Correlation(Record):
 Refs = Annotated[tuple[str, ...], BeforeValidator(_one_or_many)]
 
 
+class RemoteFiles(Record):
+    """Files of a dataset that are listed elsewhere (no manifest here): what is known of
+    them and where they are, so the page says so instead of showing an empty table."""
+
+    url: Annotated[str, BeforeValidator(_web_url)]  # where the files are listed
+    where: str | None = None  # the archive holding them, e.g. "EMPIAR"
+    count: int | None = Field(default=None, ge=0)
+    count_of: str | None = None  # what ``count`` counts when not files: "images", "tilt series"
+    size: int | None = Field(default=None, ge=0)  # bytes
+    formats: tuple[str, ...] = ()
+
+
 class Dataset(Record):
     id: str
     title: Text
@@ -354,6 +440,7 @@ class Dataset(Record):
     # opt-in: `catalogue convert-study` writes OME-Zarr copies of this dataset's images
     # (not part of the published record: exclude=True keeps the API schema unchanged)
     convert: Literal["ome-zarr"] | None = Field(default=None, exclude=True)
+    remote_files: RemoteFiles | None = None
 
     @field_validator("id")
     @classmethod
@@ -375,6 +462,7 @@ class Study(Record):
     format: FormatVersion
     accession: Text
     title: Text
+    doi: Doi = None  # the study's own DOI (site.yaml doi_pattern fills it when absent)
     release_date: Date
     license: Text
     collection: str = "direct"
@@ -395,6 +483,7 @@ class Study(Record):
     # curated for machine learning: files and annotations are complete and consistent,
     # so the study publishes Croissant metadata and joins the AI-ready collection
     ai_ready: bool = False
+    source: Source | None = None
     withdrawn: Withdrawal | None = None
     extra: dict[str, Any] = {}
 
@@ -492,12 +581,21 @@ class Redirect(Record):
     line: int
 
 
+class LeftOut(Record):
+    """A study folder a ``--keep-going`` build did not publish, and why."""
+
+    folder: str  # studies/<ACCESSION>, relative to the content root
+    errors: int
+    first: str  # the first of its errors, as printed
+
+
 class Catalogue(Record):
     site: Site
     ledger: tuple[LedgerRow, ...]
     studies: tuple[StudyEntry, ...]  # sorted by accession number
     today: Date
     redirects: tuple[Redirect, ...] = ()  # sorted by source
+    left_out: tuple[LeftOut, ...] = ()  # studies with errors, left out by --keep-going
 
     def state_of(self, accession: str) -> StudyState | None:
         """The lifecycle state of any accession; reserved when only the ledger knows it."""

@@ -39,7 +39,7 @@ def test_filter_alone_lists_exactly_that_organism(demo_server: str, page):
     human = sorted(
         e.study.accession
         for e in catalogue.public()
-        if any(o.scientific_name == "Homo sapiens" for o in e.study.organisms)
+        if any(o.label == "Homo sapiens" for o in e.study.organisms)
     )
     pg, problems = page
     pg.goto(f"{demo_server}/search/", wait_until="networkidle")

@@ -98,7 +98,7 @@ def test_table_by_keyboard_only(demo_server: str, page):
 
 def test_metadata_only_excludes_images(demo_server: str, page):
     pg, problems = page
-    pg.goto(demo_server + "/studies/S-BSST592/files/images/", wait_until="networkidle")
+    pg.goto(demo_server + "/studies/S-BSST592/files/files/", wait_until="networkidle")
     expect(pg.locator("#ff-status")).to_contain_text("files match")
     total = int(re.search(r"of ([\d,]+) files", status(pg)).group(1).replace(",", ""))
     pg.get_by_role("button", name="Metadata files only").click()

@@ -88,7 +88,7 @@ EXPECTED = (ROOTS / "bad-metadata" / "expected-problems.txt").read_text(encoding
         ("E080", "content/studies/S-BIAD6/study.yaml:4:15: E080 release_date: fill in"),
         ("E080", "content/studies/S-BIAD6/study.yaml:8:11: E080 authors.0.name: fill in"),
         ("E081", "must be the number alone: write 9606"),
-        ("W081", "W081 NCBI Taxonomy id 999999999 is not in the offline list"),
+        ("W081", "W081 NCBI Taxonomy id 999999999 is not a taxon of the offline"),
         ("W082", "W082 scientific_name 'Mus musculus' differs from 'Homo sapiens'"),
         ("W083", "W083 FBbi id FBbi:00000002 is not an imaging method"),
     ],
@@ -104,3 +104,14 @@ def test_a_placeholder_is_one_problem_not_three():
     """release_date: "TODO: …" is neither reported as a bad date nor as E014 / E017."""
     s6 = [ln for ln in EXPECTED.splitlines() if "S-BIAD6/" in ln]
     assert not [ln for ln in s6 if ": E013 " in ln or ": E014 " in ln or ": E010 " in ln]
+
+
+def test_real_taxa_outside_the_label_list_are_not_flagged(tmp_path):
+    """Vero cells come from Chlorocebus aethiops (9534): a real taxon that has no label in
+    the short list must validate without W081, while an id NCBI never issued still warns."""
+    assert ontology.organism_label(9534) is None
+    assert ontology.taxon_exists(9534)
+    assert ontology.taxon_exists(2697049)  # SARS-CoV-2
+    assert not ontology.taxon_exists(999999999)
+    assert not ontology.taxon_exists(0)
+    assert ontology.taxonomy_snapshot() == "2024-09-09"

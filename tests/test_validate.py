@@ -204,9 +204,16 @@ def test_absurd_sizes_are_rejected(tmp_path, monkeypatch):
     assert "images.files.tsv:2: E045 size '99999999999999999999999'" in result.output
 
 
-def test_json_format_prints_an_empty_list_when_clean():
+def test_json_format_lists_the_warnings_of_a_valid_tree():
     result = CliRunner().invoke(main, ["validate", "--content", str(DEMO), "--format", "json"])
-    assert result.exit_code == 0 and json.loads(result.stdout) == []
+    assert result.exit_code == 0
+    # the demo's two real records without a licence take the site default, named each
+    found = json.loads(result.stdout)
+    assert [(p["code"], p["path"]) for p in found] == [
+        ("W084", "content/studies/S-BIAD628/study.yaml"),
+        ("W084", "content/studies/S-BSST592/study.yaml"),
+    ]
+    assert all(p["severity"] == "warning" for p in found)
 
 
 @pytest.mark.parametrize("epoch", ["abc", "1e9", "99999999999999999", "253402300800"])

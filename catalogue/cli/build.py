@@ -67,6 +67,12 @@ def validate(content: Path, today: dt.date | None, fmt: str, strict: bool) -> No
 @click.option("--base-url", default=None, help="Override site.yaml base_url (e.g. for a preview).")
 @click.option("--clean", is_flag=True, help="Ignore the previous build and rebuild everything.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@click.option(
+    "--keep-going/--no-keep-going",
+    default=None,
+    help="Publish every valid study and list the ones left out with their errors "
+    "(default: site.yaml keep_going, else off). CI for pull requests: --no-keep-going.",
+)
 def build(
     content: Path,
     out: Path,
@@ -76,12 +82,15 @@ def build(
     base_url: str | None,
     clean: bool,
     debug: bool,
+    keep_going: bool | None,
 ) -> None:
     """Validate the content, then build the whole site into --out, atomically.
 
     Example: catalogue build --content content --out build --today 2026-01-01
 
-    The previous site stays untouched if the build fails. Exits 1 on content errors.
+    The previous site stays untouched if the build fails. Exits 1 on content errors;
+    with --keep-going, studies with errors are left out (and listed) instead, and only
+    errors outside study folders (site.yaml, the ledger) stop the build.
     """
     from catalogue.identifiers import base_url_problem
     from catalogue.pipeline.builder import BuildOptions, BuildRefused, run_build
@@ -98,6 +107,7 @@ def build(
         executor=executor,
         base_url=base_url,
         clean=clean,
+        keep_going=keep_going,
     )
     from catalogue.pipeline.executors import ExecutorError
 

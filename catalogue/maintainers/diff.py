@@ -213,7 +213,9 @@ def _datasets(study: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 IDENTITY = {
-    "authors": lambda r: r.get("name"),
+    "authors": lambda r: (
+        r.get("name") or " ".join(str(p) for p in (r.get("given_name"), r.get("family_name")) if p)
+    ),
     "publications": lambda r: r.get("doi") or r.get("title"),
     "links": lambda r: r.get("id") or r.get("url"),
     "funding": lambda r: (r.get("funder"), r.get("grant_id")),
@@ -286,7 +288,15 @@ def study_changes(
     today: dt.date,
 ) -> list[str]:
     lines: list[str] = []
-    for name in ("title", "release_date", "license", "collection", "description", "accession"):
+    for name in (
+        "title",
+        "doi",
+        "release_date",
+        "license",
+        "collection",
+        "description",
+        "accession",
+    ):
         if old.get(name) != new.get(name):
             what = f"{name}: {_short(old.get(name))} → {_short(new.get(name))}"
             if name == "release_date":
@@ -347,6 +357,8 @@ def study_changes(
             files = compare_files(_manifest(old_folder, ds), None)
             gone = f" (-{_files(files.removed)}, -{human_bytes(files.removed_bytes)})"
             lines.append(f"dataset {ds_id!r} removed" + (gone if files.removed else ""))
+    if old.get("source") != new.get("source"):
+        lines.append(f"source: {_short(old.get('source'))} → {_short(new.get('source'))}")
     if old.get("extra") != new.get("extra"):
         lines.append("extra: changed (not shown on the site)")
     return lines

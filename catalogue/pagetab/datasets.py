@@ -92,10 +92,26 @@ def add_component(conv: Conversion, s: Section) -> None:
     representative = s.take_one("Representative image")
     if representative:
         dataset["representative"] = representative
+    remote = _json_attr(s.take_one("Catalogue remote files"))
+    if remote is not None:
+        dataset["remote_files"] = remote
     add_files(conv, dataset, s.take("File List"), s.files, path)
     conv.keep(path, s)
     for link in s.links:
         add_link(conv, link, path)
+
+
+def _json_attr(text: str | None) -> dict[str, Any] | None:
+    """A mapping written as JSON by export-pagetab (for fields PageTab has no name for)."""
+    import json
+
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _associations(conv: Conversion, s: Section, dataset: dict[str, Any], path: str) -> None:

@@ -44,6 +44,12 @@ ASSOCIATION_NAMES = {
 }
 
 
+def _spelled(author: dict[str, Any]) -> str | None:
+    """ "Given Family" of an author written with name parts only."""
+    parts = [author.get("given_name"), author.get("family_name")]
+    return " ".join(str(p) for p in parts if p) or None
+
+
 def _attr(name: str, value: Any, **extra: Any) -> dict[str, Any]:
     return {"name": name, "value": value, **extra}
 
@@ -111,6 +117,11 @@ class Exporter:
     def run(self, accession: str) -> Exported:
         s = self.study
         top = [_attr("Title", s.get("title")), _attr("ReleaseDate", str(s.get("release_date")))]
+        if s.get("doi"):
+            top.append(_attr("DOI", s["doi"]))
+        if s.get("source"):  # where an EMPIAR or IDR index record came from
+            text = json.dumps(s["source"], sort_keys=True, ensure_ascii=False)
+            top.append(_attr("Catalogue source", text))
         if s.get("collection", "direct") != "direct":
             top.append(_attr("Collection", s["collection"]))
         if s.get("ai_ready"):
@@ -175,7 +186,7 @@ class Exporter:
     def author(self, i: int, a: dict[str, Any]) -> dict[str, Any]:
         path = f"authors.{i}"
         mapped = [
-            _attr("Name", a.get("name")),
+            _attr("Name", a.get("name") or _spelled(a)),
             _attr("E-mail", a.get("email")),
             _attr("ORCID", a.get("orcid")),
             _attr("Role", ", ".join(a.get("roles") or []) or None),
@@ -328,6 +339,9 @@ class Exporter:
             mapped.append(_attr("File List", file_list))
         if d.get("representative"):
             mapped.append(_attr("Representative image", d["representative"]))
+        if d.get("remote_files"):
+            text = json.dumps(d["remote_files"], sort_keys=True, ensure_ascii=False)
+            mapped.append(_attr("Catalogue remote files", text))
         section: dict[str, Any] = {
             "type": "Study Component",
             "attributes": self.attrs(path, mapped),

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from catalogue.identifiers import ACCESSION_RE
+from catalogue.identifiers import ACCESSION_RE, normalise_doi
 from catalogue.pagetab.conversion import Conversion, Manifest
 from catalogue.pagetab.datasets import (
     add_annotation_datasets,
@@ -105,6 +105,7 @@ class Importer:
         conv.study["format"] = 1
         conv.study["accession"] = accession
         self._study_fields(top, study)
+        self._provenance(top, text_value(data.get("accno")))
         self._sections(study)
         if fields:
             conv.extra["fields"] = fields
@@ -156,13 +157,50 @@ class Importer:
             except json.JSONDecodeError:
                 conv.bags.setdefault("submission", {})["Catalogue extra"] = extra_json
 
+    def _provenance(self, top: Section, accno: str | None) -> None:
+        """The study's own DOI and the record it came from (its BioStudies page)."""
+        conv = self.conv
+        doi = top.take_one("DOI")
+        if doi:
+            normal = normalise_doi(doi)
+            if normal:
+                conv.study["doi"] = normal
+            else:
+                conv.bags.setdefault("submission", {})["DOI"] = doi
+                conv.note(f"doi: {doi[:60]!r} is not a DOI; kept in extra")
+        written = top.take_one("Catalogue source")  # an export of an index record
+        if written:
+            from catalogue.pagetab.datasets import _json_attr
+
+            source = _json_attr(written)
+            if source is not None:
+                conv.study["source"] = source
+                return
+            conv.bags.setdefault("submission", {})["Catalogue source"] = written
+        attach = [
+            norm(text_value(a.get("value")))
+            for a in top.attributes
+            if norm(a.get("name")) == "attachto"
+        ]
+        # only records that BioStudies holds name the collection they are attached to;
+        # an export of a hand-written study does not, and gets no source
+        if accno and ACCESSION_RE.match(accno) and attach:
+            if "bioimages" in attach:
+                name, url = (
+                    "BioImage Archive",
+                    "https://www.ebi.ac.uk/biostudies/bioimages/studies/",
+                )
+            else:
+                name, url = "BioStudies", "https://www.ebi.ac.uk/biostudies/studies/"
+            conv.study["source"] = {"name": name, "url": url + accno, "id": accno}
+
     def _license(self, study: Section) -> None:
         conv = self.conv
         attrs = study.take_raw("License")
         if not attrs:
-            conv.study["license"] = todo(
-                "no licence in the PageTab; choose an SPDX id of site.yaml"
-            )
+            # left out: the site's default_license applies (with a warning naming the
+            # study); the command writes a placeholder when the site has none
+            conv.note("license: none in the record; the site's default_license applies")
             return
         attr = attrs[0]
         for other in attrs[1:]:
@@ -223,6 +261,12 @@ class Importer:
     def _result(self, accession: str) -> Imported:
         conv = self.conv
         conv.study["datasets"] = conv.datasets
+        source = conv.study.get("source")
+        named = conv.extra.get("file_lists") or {}
+        for ds in conv.datasets:
+            if source and "files" not in ds and ds["id"] in named and "remote_files" not in ds:
+                # the file list is at the source only: say where the files are
+                ds["remote_files"] = {"url": source["url"], "where": source["name"]}
         if "authors" not in conv.study:
             conv.study["authors"] = [{"name": todo("name of at least one author")}]
         bags = {k: v for k, v in conv.bags.items() if v}
@@ -270,6 +314,7 @@ STUDY_ORDER = [
     "format",
     "accession",
     "title",
+    "doi",
     "release_date",
     "license",
     "collection",
@@ -288,6 +333,7 @@ STUDY_ORDER = [
     "analyses",
     "correlations",
     "datasets",
+    "source",
     "withdrawn",
     "extra",
 ]
@@ -301,11 +347,20 @@ def _ordered_study(study: dict[str, Any]) -> dict[str, Any]:
             if key in dataset and len(dataset[key]) == 1:
                 dataset[key] = dataset[key][0]
         order = "id title description biosample specimen image_acquisition annotation analysis"
-        keys = [*order.split(), "files", "representative"]
+        keys = [*order.split(), "files", "representative", "remote_files"]
         dataset_items = {k: dataset[k] for k in keys if k in dataset}
         dataset.clear()
         dataset.update(dataset_items)
     return out
+
+
+def with_license_placeholder(study: dict[str, Any]) -> dict[str, Any]:
+    """The study with a licence placeholder, for a site without ``default_license``."""
+    study = dict(study)
+    study["license"] = todo(
+        "no licence in the record; choose an SPDX id of site.yaml (or set default_license)"
+    )
+    return _ordered_study(study)
 
 
 def _ordered_extra(extra: dict[str, Any]) -> dict[str, Any]:

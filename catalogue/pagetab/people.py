@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from catalogue.identifiers import normalise_doi, normalise_orcid, normalise_pmid
+from catalogue.names import split_name
 from catalogue.pagetab.conversion import Conversion
 from catalogue.pagetab.vocabulary import (
     LINK_TYPES,
@@ -23,16 +25,34 @@ from catalogue.pagetab.vocabulary import (
 )
 from catalogue.placeholders import todo
 
+
+def author_names(written: str) -> dict[str, Any]:
+    """Family and given names split from the one string a record gives (catalogue.names);
+    the string is kept as ``name`` only when the split does not spell it back."""
+    parts = split_name(written)
+    if "family_name" not in parts:
+        return parts
+    spelled = " ".join(p for p in (parts.get("given_name"), parts["family_name"]) if p)
+    if spelled != " ".join(written.split()):
+        return {"name": " ".join(written.split()), **parts}
+    return parts
+
+
 # a bare host name with an optional path, such as 'example.org/data'
 _HOST_RE = r"^[\w.-]+\.[a-z]{2,}(/\S*)?$"
 
 
 def add_author(conv: Conversion, s: Section) -> None:
     index = len(conv.study.setdefault("authors", []))
-    author: dict[str, Any] = {"name": s.take_one("Name") or todo("name of the author")}
+    written = s.take_one("Name")
+    author: dict[str, Any] = author_names(written) if written else {}
+    if not author:
+        author = {"name": todo("name of the author")}
     orcid = s.take_one("ORCID", "ORCID iD", "ORCID ID")
     if orcid:
-        author["orcid"] = re.sub(r"^https?://orcid\.org/", "", orcid.strip())
+        author["orcid"] = normalise_orcid(orcid) or re.sub(
+            r"^https?://orcid\.org/", "", orcid.strip()
+        )
     email = s.take_one("Email", "E-mail", "E mail")
     if email:
         author["email"] = email
@@ -92,7 +112,10 @@ def add_organization(conv: Conversion, s: Section) -> None:
 def add_publication(conv: Conversion, s: Section) -> None:
     index = len(conv.study.setdefault("publications", []))
     path = f"publications.{index}"
-    pub: dict[str, Any] = {"title": s.take_one("Title") or todo("title of the publication")}
+    pub: dict[str, Any] = {}
+    title = s.take_one("Title")
+    if title:
+        pub["title"] = title
     authors = s.take_one("Authors")
     if authors:
         pub["authors"] = authors
@@ -103,18 +126,32 @@ def add_publication(conv: Conversion, s: Section) -> None:
         conv.bags.setdefault(path, {})["Year"] = year
     doi = s.take_one("DOI")
     if doi:
-        doi = _strip_doi(doi)
-        if re.match(r"^https?://", doi) and not s.take_one("URL", "Link"):
-            pub["url"] = doi  # a link to the article given as its DOI
+        normal = normalise_doi(doi)
+        if normal is not None:
+            pub["doi"] = normal
+            if normal != _strip_doi(doi):
+                conv.note(f"{path}: DOI {doi!r} written as {normal}")
+        elif normalise_pmid(doi) and not s.has("Pubmed ID", "PMID", "PubMed"):
+            pub["pmid"] = normalise_pmid(doi)
+            conv.note(f"{path}: DOI {doi!r} is a PubMed id; written as pmid")
+        elif re.match(r"^https?://", doi.strip()) and not s.has("URL", "Link"):
+            pub["url"] = doi.strip()  # a link to the article given as its DOI
             conv.note(f"{path}: DOI {doi!r} is a web address; written as url")
         else:
-            pub["doi"] = doi
+            conv.bags.setdefault(path, {})["DOI"] = doi
+            conv.note(f"{path}: DOI {doi[:60]!r} is not a DOI; kept in extra")
     pmid = s.take_one("Pubmed ID", "PMID", "PubMed")
-    if pmid and pmid.strip().isdigit():
-        pub["pmid"] = pmid.strip()
+    if pmid and normalise_pmid(pmid):
+        pub["pmid"] = normalise_pmid(pmid)
     elif pmid:
         conv.bags.setdefault(path, {})["Pubmed ID"] = pmid
         conv.note(f"{path}: Pubmed ID {pmid[:40]!r} is not a number; kept in extra")
+    if not title:
+        known = [k for k in ("doi", "pmid", "authors") if k in pub]
+        conv.note(
+            f"{path}: no title in the record; the page shows "
+            + (", ".join(known) if known else "that a publication exists")
+        )
     url = s.take_one("URL", "Link")
     if url:
         pub["url"] = url

@@ -131,15 +131,14 @@ def _organism_section(conv: Conversion, s: Section, path: str) -> dict[str, Any]
 
 def infer_taxa(conv: Conversion, organisms: list[dict[str, Any]], path: str) -> None:
     for i, org in enumerate(organisms):
-        if "ncbi_taxon" in org:
-            continue
-        number = ontology.taxon_for_name(org["scientific_name"])
-        if number:
-            org["ncbi_taxon"] = number
-            conv.note(
-                f"{path}.organism.{i}: ncbi_taxon {number} inferred from "
-                f"{org['scientific_name']!r} (offline NCBI Taxonomy list)"
-            )
+        if "ncbi_taxon" not in org:
+            number = ontology.taxon_for_name(org["scientific_name"])
+            if number:
+                org["ncbi_taxon"] = number
+                conv.note(
+                    f"{path}.organism.{i}: ncbi_taxon {number} inferred from "
+                    f"{org['scientific_name']!r} (offline NCBI Taxonomy list)"
+                )
 
 
 def clean_organisms(
@@ -152,6 +151,12 @@ def clean_organisms(
         bag = org.pop("_bag", None)
         if bag:
             conv.bags.setdefault(f"{path}.organism.{i}", {}).update(bag)
+        label = ontology.organism_label(org.get("ncbi_taxon"))
+        name = str(org.get("scientific_name", ""))
+        if label and name != label and name.lower() == label.lower():
+            # 'Homo Sapiens': one spelling across pages, facets and search
+            org["scientific_name"] = label
+            conv.note(f"{path}.organism.{i}: {name!r} written as {label!r}")
         clean.append(org)
     return clean
 

@@ -273,6 +273,14 @@ class Section:
                 break
         return out
 
+    def has(self, canonical: str, *aliases: str) -> bool:
+        """Whether an attribute of that name is still to be taken (does not take it)."""
+        names = {norm(canonical), *(norm(a) for a in aliases)}
+        return any(
+            i not in self.used and norm(a.get("name")) in names and text_value(a.get("value"))
+            for i, a in enumerate(self.attributes)
+        )
+
     def take_one(self, canonical: str, *aliases: str) -> str | None:
         values = self.take(canonical, *aliases, first=True)
         return values[0] if values else None
@@ -400,7 +408,10 @@ def _read_tsv_list(path: Path) -> list[dict[str, Any]]:
         cells = line.split("\t")
         entry: dict[str, Any] = {"path": cells[0], "attributes": []}
         for name, value in zip(header[1:], cells[1:], strict=False):
-            entry["attributes"].append({"name": name, "value": value})
+            if name.strip().lower() == "type" and value.strip() in ("file", "directory"):
+                entry["type"] = value.strip()  # a folder listed as one entry
+            else:
+                entry["attributes"].append({"name": name, "value": value})
         out.append(entry)
     return out
 

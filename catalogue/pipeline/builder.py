@@ -26,6 +26,7 @@ from catalogue.pipeline.plan import (
     run_steps,
 )
 from catalogue.pipeline.state import STATE_FILE, BuildState, StepRecord, load_state
+from catalogue.readers.defaults import left_out_summary
 from catalogue.readers.tree import load
 from catalogue.render import TEMPLATES, make_environment, templates_digest
 from catalogue.steps import search
@@ -63,6 +64,7 @@ class BuildOptions:
     clean: bool = False
     templates: Path = TEMPLATES
     progress: TextIO | None = None  # a terminal to show progress on (None: quiet)
+    keep_going: bool | None = None  # leave out studies with errors (None: site.yaml)
 
 
 class Progress:
@@ -246,12 +248,14 @@ def check_output_folder(content: Path, out: Path) -> None:
 def run_build(options: BuildOptions, echo: Echo) -> bool:
     check_output_folder(options.content, options.out)
     started = time.perf_counter()
-    catalogue, found = load(options.content, options.today)
+    catalogue, found = load(options.content, options.today, options.keep_going)
     if found:
         echo(problems_mod.render(found))
     if catalogue is None:
         echo(f"build: stopped, {problems_mod.summary(found)}; {_kept(options.out)}")
         return False
+    for line in left_out_summary(catalogue):  # --keep-going: what was not published
+        echo(line)
     if options.base_url:
         site = catalogue.site.model_copy(update={"base_url": options.base_url.rstrip("/")})
         catalogue = catalogue.model_copy(update={"site": site})

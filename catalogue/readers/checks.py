@@ -327,19 +327,22 @@ def check_terms(study: Study, marked: Marked, rel: str) -> list[Problem]:
             if org.ncbi_taxon is None:
                 continue
             label = ontology.organism_label(org.ncbi_taxon)
-            if label is None:
+            if label is None and not ontology.taxon_exists(org.ncbi_taxon):
                 line, col = marked.position(("biosamples", *loc, "ncbi_taxon"))
                 out.append(
                     problem(
                         rel,
                         line,
                         "W081",
-                        f"NCBI Taxonomy id {org.ncbi_taxon} is not in the offline list of "
-                        "organisms; check it (the page shows the scientific_name as written)",
+                        f"NCBI Taxonomy id {org.ncbi_taxon} is not a taxon of the offline "
+                        f"NCBI Taxonomy snapshot ({ontology.taxonomy_snapshot()}); check it "
+                        "(the page shows the scientific_name as written)",
                         col,
                     )
                 )
-            elif not ontology.name_matches_taxon(org.scientific_name, org.ncbi_taxon):
+            elif label is not None and not ontology.name_matches_taxon(
+                org.scientific_name, org.ncbi_taxon
+            ):
                 line, col = marked.position(("biosamples", *loc, "scientific_name"))
                 out.append(
                     problem(

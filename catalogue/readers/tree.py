@@ -7,10 +7,26 @@ import hashlib
 from pathlib import Path
 
 from catalogue.identifiers import accession_number
-from catalogue.model import Catalogue, LedgerRow, ManifestSummary, Site, Study, StudyEntry
+from catalogue.model import (
+    Catalogue,
+    LedgerRow,
+    LeftOut,
+    ManifestSummary,
+    Site,
+    Study,
+    StudyEntry,
+)
 from catalogue.paths import escapes
 from catalogue.problems import Problem, errors, problem
 from catalogue.readers import checks, manifest
+from catalogue.readers.defaults import (
+    apply_site_defaults,
+    check_site_defaults,
+    leave_out_failing,
+)
+from catalogue.readers.defaults import (
+    in_left_out as _in_left_out,
+)
 from catalogue.readers.records import salvage, validate_marked
 from catalogue.readers.redirects import REDIRECTS_FILE, read_redirects
 from catalogue.readers.yamlmarks import Marked, YamlSyntaxError, load_marked
@@ -120,6 +136,7 @@ def load_site(content: Path) -> tuple[Site | None, list[Problem]]:
     if site is not None:
         problems += checks.check_site_paths(site, content, rel, marked)
         problems += checks.check_site_licenses(site, rel, marked)
+        problems += check_site_defaults(site, rel, marked)
     return site, problems
 
 
@@ -143,6 +160,7 @@ def load_study(
     marked, problems = read_yaml(path, rel, folder)
     if marked is None:
         return None, None, problems
+    problems += apply_site_defaults(marked, site, rel)
     study, more = validate_marked(Study, marked, rel)
     more += checks.check_placeholders(marked, rel)
     problems += more
@@ -227,8 +245,12 @@ def load_study(
     return entry, marked, problems
 
 
-def load(content: Path, today: dt.date) -> tuple[Catalogue | None, list[Problem]]:
-    """Load and check the whole tree. The catalogue is None when any error was found."""
+def load(
+    content: Path, today: dt.date, keep_going: bool | None = None
+) -> tuple[Catalogue | None, list[Problem]]:
+    """Load and check the whole tree. The catalogue is None when any error was found,
+    unless ``keep_going`` (default: site.yaml ``keep_going``): then the studies with errors
+    are left out (``Catalogue.left_out``) and only errors outside them stop it."""
     content = content.resolve()
     problems: list[Problem] = []
     if not content.is_dir():
@@ -261,7 +283,13 @@ def load(content: Path, today: dt.date) -> tuple[Catalogue | None, list[Problem]
     redirects_path = content / REDIRECTS_FILE
     redirects, more = read_redirects(redirects_path, _rel(redirects_path, content), set(declared))
     problems += more
-    if site is None or errors(problems):
+    left_out: tuple[LeftOut, ...] = ()
+    if site is not None and (site.keep_going if keep_going is None else keep_going):
+        entries, left_out = leave_out_failing(entries, [f.name for f in folders], problems)
+        blocking = [p for p in errors(problems) if not _in_left_out(p, left_out)]
+    else:
+        blocking = errors(problems)
+    if site is None or blocking:
         return None, problems
     entries.sort(key=lambda e: (accession_number(e.study.accession), e.study.accession))
     catalogue = Catalogue(
@@ -270,5 +298,6 @@ def load(content: Path, today: dt.date) -> tuple[Catalogue | None, list[Problem]
         studies=tuple(entries),
         today=today,
         redirects=tuple(redirects),
+        left_out=left_out,
     )
     return catalogue, problems

@@ -1,0 +1,1 @@
+"""Importers of records from other archives (EMPIAR, IDR) into the content format."""
