@@ -370,3 +370,37 @@ def test_table_sections_and_unknown_sections(tmp_path):
     second = new_content(tmp_path / "second")
     assert run("import-pagetab", out, "--content", second).exit_code == 0
     assert study_files(folder) == study_files(second / "studies" / "S-BIAD77")
+
+
+def test_file_lists_as_tsv_with_directories_matched_by_the_name_the_submission_gives(tmp_path):
+    """BioStudies also writes file lists as TSV (a 'Files' column, one per attribute) and
+    lists whole folders as one "directory" entry: both forms of the real S-BIAD1492 lists."""
+    real = json.loads((FILELISTS / "S-BIAD1492" / "bbc024_images.json").read_text())
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    shutil.copy(SAMPLES / "pagetab" / "S-BIAD1492.json", folder / "S-BIAD1492.json")
+    # the images list as TSV, under the name the submission gives it (without .json)
+    lines = ["Files\tType\tclustering probability\tSNR"]
+    for entry in real:
+        values = {a["name"]: a["value"] for a in entry["attributes"]}
+        lines.append(f"{entry['path']}\tfile\t{values['clustering probability']}\t{values['SNR']}")
+    lines.append("BBBC024/BBBC024_v1_c75_lowSNR_images_TIFF\tdirectory\t\t")
+    (folder / "bbc024_images.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # the masks list as JSON with a directory entry
+    masks = json.loads((FILELISTS / "S-BIAD1492" / "bbc024_masks.json").read_text())
+    masks.append({"path": "BBBC024/masks", "size": 0, "type": "directory"})
+    (folder / "bbc024_masks.json").write_text(json.dumps(masks), encoding="utf-8")
+    content = new_content(tmp_path)
+    result = run("import-pagetab", folder / "S-BIAD1492.json", "--content", content)
+    assert result.exit_code == 0, result.output
+    study_folder = content / "studies" / "S-BIAD1492"
+    study = yaml.safe_load((study_folder / "study.yaml").read_text())
+    images, masks_ds = study["datasets"]
+    rows = (study_folder / images["files"]).read_text().splitlines()
+    assert len(rows) == 1 + 7 + 1
+    assert rows[-1].startswith("BBBC024/BBBC024_v1_c75_lowSNR_images_TIFF\t")
+    assert "Type" not in rows[0].split("\t")  # the entry type, not an attribute
+    types = study["extra"]["pagetab"]["file_types"]
+    assert types[images["id"]] == {"BBBC024/BBBC024_v1_c75_lowSNR_images_TIFF": "directory"}
+    assert types[masks_ds["id"]] == {"BBBC024/masks": "directory"}
+    assert run("validate", "--content", content).exit_code == 0

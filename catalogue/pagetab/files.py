@@ -97,9 +97,13 @@ def _find_file_list(conv: Conversion, name: str) -> Path | None:
             conv.used_lists.add(conv.file_lists[candidate])
             return conv.file_lists[candidate]
     if path_problem(name) is None:
+        # as named, or in the other BioStudies form (a list named x.json given as x.tsv)
+        named = conv.source.parent / name
+        bare = named.with_suffix("") if named.suffix.lower() in (".json", ".tsv") else named
         for beside in (
-            conv.source.parent / name,
+            named,
             *(conv.source.parent / f"{name}{ext}" for ext in (".json", ".tsv")),
+            *(bare.with_name(f"{bare.name}{ext}") for ext in (".json", ".tsv")),
         ):
             if beside.is_file():
                 return beside
