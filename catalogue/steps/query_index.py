@@ -67,7 +67,7 @@ def study_text(ctx: RenderContext, entry: StudyEntry) -> index.StudyText:
             "method": [f"{m.label} {m.name}" for m in study.imaging_methods],
             "licence": [study.license],
             "collection": [study.collection, collection_title],
-            "publication": [f"{p.title} {p.authors or ''}" for p in study.publications],
+            "publication": [f"{p.title or ''} {p.authors or ''}" for p in study.publications],
             "rembi": [t for t in rembi if t],
         },
         facets={

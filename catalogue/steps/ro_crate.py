@@ -88,7 +88,12 @@ def crate(ctx: RenderContext, entry: StudyEntry, content: Path) -> dict[str, Any
     publications = []
     for n, pub in enumerate(s.publications, start=1):
         pub_id = f"https://doi.org/{pub.doi}" if pub.doi else pub.url or f"#publication-{n}"
-        node = {"@id": pub_id, "@type": "ScholarlyArticle", "name": " ".join(pub.title.split())}
+        # a record may cite a paper by DOI or PubMed id alone: name it by what is known
+        title = pub.title or (
+            f"doi:{pub.doi}" if pub.doi else f"PMID {pub.pmid}" if pub.pmid else ""
+        )
+        name = " ".join(title.split()) or f"Publication {n}"
+        node = {"@id": pub_id, "@type": "ScholarlyArticle", "name": name}
         if pub.year:
             node["datePublished"] = str(pub.year)
         if pub.doi:
