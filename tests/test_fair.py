@@ -292,10 +292,12 @@ def test_ro_crate_lists_datasets_files_people_and_publications(demo_site: Path, 
     crate = read_crate(demo_site, "S-BIAD1492", tmp_path)
     root = crate.root_dataset
     datasets = {d.id for d in root["hasPart"] if d.type == "Dataset"}
-    assert datasets == {"files/images/", "files/masks/"}
-    images = crate.get("files/images/")
+    # the demo's S-BIAD1492 as import-pagetab makes it: dataset ids from the components
+    images_id = "files/simulated-fluorescence-images/"
+    assert datasets == {images_id, "files/ground-truth-segmentation-masks/"}
+    images = crate.get(images_id)
     files = [p for p in images["hasPart"] if p.id.startswith("https://")]
-    manifest = (demo_site / "studies/S-BIAD1492/files/images/files.tsv").read_text()
+    manifest = (demo_site / "studies/S-BIAD1492" / images_id / "files.tsv").read_text()
     rows = manifest.splitlines()[1:]
     assert len(files) == len(rows)
     first = rows[0].split("\t")
