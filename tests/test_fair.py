@@ -362,8 +362,8 @@ def test_ai_ready_study_has_croissant_that_mlcroissant_validates_and_reads(demo_
         assert first[f"{name}/path"].decode() == rows[0][0]
         assert first[f"{name}/size"] == int(rows[0][1])
         assert first[f"{name}/url"].decode() == rows[0][-1]
-    masks = list(dataset.records("masks"))
-    assert masks[0]["masks/Source_image"].decode().endswith(".tif")
+    masks = list(dataset.records("ground-truth-segmentation-masks"))
+    assert masks[0]["ground-truth-segmentation-masks/Source_image"].decode().endswith(".tif")
 
 
 def test_ai_ready_collection_page_and_facet(demo_site: Path):
@@ -405,11 +405,12 @@ def test_bulk_tables_have_a_row_per_study_and_per_file(demo_site: Path):
     for column in ("Compound", "Well", "Plate", "clustering probability"):
         assert column in files.schema.names, files.schema.names
     assert "Format (attribute)" in files.schema.names  # not folded into 'format' by SQL
-    rows = manifest_rows(demo_site, "S-BIAD1492", "images")
+    images = "simulated-fluorescence-images"  # the demo's dataset id (import-pagetab)
+    rows = manifest_rows(demo_site, "S-BIAD1492", images)
     import pyarrow.compute as pc
 
     got = files.filter(
-        pc.and_(pc_equal(files, "accession", "S-BIAD1492"), pc_equal(files, "dataset", "images"))
+        pc.and_(pc_equal(files, "accession", "S-BIAD1492"), pc_equal(files, "dataset", images))
     )
     assert got.column("path").to_pylist() == [r[0] for r in rows]
     assert got.column("url").to_pylist() == [r[-1] for r in rows]
@@ -485,7 +486,7 @@ def test_api_index_links_every_document_and_schema(demo_site: Path):
     for name, template in index["templates"].items():
         if name == "croissant":
             continue
-        url = template.format(accession="S-BIAD1492", dataset="images")
+        url = template.format(accession="S-BIAD1492", dataset="simulated-fluorescence-images")
         assert local(url).exists(), name
 
 
