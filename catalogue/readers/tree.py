@@ -18,7 +18,7 @@ from catalogue.model import (
 )
 from catalogue.paths import escapes
 from catalogue.problems import Problem, errors, problem
-from catalogue.readers import checks, manifest
+from catalogue.readers import checks, manifest, study_cache
 from catalogue.readers.defaults import (
     apply_site_defaults,
     check_site_defaults,
@@ -153,9 +153,17 @@ def _digest(paths: list[Path]) -> str:
 
 
 def load_study(
-    folder: Path, content: Path, site: Site | None, today: dt.date | None = None
+    folder: Path,
+    content: Path,
+    site: Site | None,
+    today: dt.date | None = None,
+    read: list[Path] | None = None,
 ) -> tuple[StudyEntry | None, Marked | None, list[Problem]]:
+    """``read``, when given, receives every path whose content or existence the result
+    depends on (the study cache fingerprints them)."""
+    read = read if read is not None else []
     path = folder / "study.yaml"
+    read.append(path)
     rel = _rel(path, content)
     marked, problems = read_yaml(path, rel, folder)
     if marked is None:
@@ -183,6 +191,7 @@ def load_study(
         if ds.files is None or "/" in ds.files:
             continue
         mpath = folder / ds.files
+        read.append(mpath)
         mrel = _rel(mpath, content)
         line, col = checks.salvaged_position(marked, index_map, "datasets", i, "files")
         if escapes(mpath, folder):
@@ -199,6 +208,7 @@ def load_study(
             summaries[ds.id] = summary
     if site is not None:
         data = content / site.data_root / study.accession
+        read.append(data)
         if escapes(data, content):
             outside = (
                 f"data folder {_rel(data, content)} is a link to a folder outside the content tree"
@@ -206,6 +216,8 @@ def load_study(
             problems.append(problem(rel, 1, "E043", outside))
         for i, ds in enumerate(study.datasets):
             rep = ds.representative
+            if rep and manifest.path_problem(rep) is None:
+                read.append(data / rep)
             if rep and manifest.path_problem(rep) is None and escapes(data / rep, data):
                 line, col = checks.salvaged_position(
                     marked, index_map, "datasets", i, "representative"
@@ -245,6 +257,31 @@ def load_study(
     return entry, marked, problems
 
 
+def _load_cached(
+    folder: Path,
+    content: Path,
+    site: Site | None,
+    today: dt.date,
+    cache: study_cache.StudyCache,
+) -> tuple[StudyEntry | None, list[Problem], tuple[str, int] | None]:
+    """``load_study`` through the study cache: (entry, problems, declared accession + line)."""
+    hit = cache.get(folder.name)
+    if hit is not None:
+        entry, problems, acc_line = hit
+        return entry, list(problems), acc_line
+    read: list[Path] = []
+    entry, marked, problems = load_study(folder, content, site, today, read)
+    acc_line = None
+    if marked is not None and isinstance(marked.data, dict):
+        acc = marked.data.get("accession")
+        if isinstance(acc, str):
+            acc_line = (acc, marked.position(("accession",))[0])
+    contents = [p for p in read if p.name == "study.yaml" or p.parent == folder]
+    checked = [p for p in read if p not in contents] + contents  # links matter too
+    cache.put(folder.name, contents, checked, (entry, tuple(problems), acc_line))
+    return entry, problems, acc_line
+
+
 def load(
     content: Path, today: dt.date, keep_going: bool | None = None
 ) -> tuple[Catalogue | None, list[Problem]]:
@@ -264,21 +301,26 @@ def load(
     declared: dict[str, list[tuple[str, int]]] = {}
     studies_dir = content / "studies"
     folders = sorted(p for p in studies_dir.iterdir() if p.is_dir()) if studies_dir.is_dir() else []
+    cache = study_cache.open_cache(
+        content,
+        "\0".join([site.model_dump_json() if site else "", today.isoformat(), str(Path.cwd())]),
+    )
     for folder in folders:
         if escapes(folder, studies_dir):
             rel = _rel(folder, content)
             outside = "study folder is a link to a folder outside the content tree's studies/"
             problems.append(problem(rel, 0, "E043", outside))
             continue
-        entry, marked, more = load_study(folder, content, site, today)
+        entry, more, acc_line = _load_cached(folder, content, site, today, cache)
         problems += more
-        if marked is not None and isinstance(marked.data, dict):
-            acc = marked.data.get("accession")
-            if isinstance(acc, str):
-                line, _ = marked.position(("accession",))
-                declared.setdefault(acc, []).append((_rel(folder / "study.yaml", content), line))
+        if acc_line is not None:
+            declared.setdefault(acc_line[0], []).append(
+                (_rel(folder / "study.yaml", content), acc_line[1])
+            )
         if entry is not None:
             entries.append(entry)
+    cache.keep_only({f.name for f in folders})
+    cache.save()
     problems += checks.check_ledger(ledger, _rel(ledger_path, content), declared)
     redirects_path = content / REDIRECTS_FILE
     redirects, more = read_redirects(redirects_path, _rel(redirects_path, content), set(declared))
