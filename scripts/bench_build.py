@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 from catalogue.pipeline.builder import BuildOptions, run_build
-from catalogue.steps.search import pagefind_executable
 
 
 def timed(fn) -> float:
@@ -46,6 +45,11 @@ def main() -> None:
     def build(clean: bool) -> None:
         opts = BuildOptions(content=args.content, out=out, today=today, clean=clean)
         assert run_build(opts, echo=lambda m: None)
+
+    def pagefind_executable() -> str:
+        import pagefind_bin  # pip install 'catalogue[bench]'
+
+        return str(pagefind_bin.get_executable())
 
     def pagefind_only() -> None:
         site = work / "pf"

@@ -90,9 +90,9 @@ def demo_server(demo_site: Path) -> Iterator[str]:
 
 
 def site_files(site: Path) -> Iterator[tuple[Path, bytes]]:
-    """Every output file with its readable bytes (Pagefind's gzipped files decompressed,
-    Parquet tables as their rows), so that a leak check also looks inside the search
-    index and the bulk tables."""
+    """Every output file with its readable bytes (gzipped files decompressed, Parquet
+    tables as their rows), so that a leak check also looks inside anything compressed and
+    the bulk tables."""
     import gzip
 
     for path in sorted(site.rglob("*")):

@@ -183,7 +183,9 @@ def test_the_tree_holds_every_state():
 
 def test_embargoed_and_reserved_studies_are_in_no_byte_of_the_output(site: Path):
     files = list(site_files(site))
-    assert any(p.name.endswith(".pf_fragment") for p, _ in files), "search index was not built"
+    assert any(p.name == "meta.json" and p.parent.name == "index" for p, _ in files), (
+        "search index was not built"
+    )
     for path, data in files:
         for needle in EMBARGOED + RESERVED + SOON:
             assert needle not in data, f"{needle!r} leaked into {path.relative_to(site)}"
@@ -211,7 +213,7 @@ def test_release_day_publishes_everywhere(repo: tuple[Path, dict[str, str]], tmp
     assert "/studies/S-BIAD2/</loc>" in read(out, "sitemap.xml")
     assert len(list((out / "thumbnails").glob("*.webp"))) == 2
     assert (out / "studies/S-BIAD2/files/sections/index.html").is_file()
-    index = b"".join(d for p, d in site_files(out) if "pagefind" in p.parts)
+    index = b"".join(d for p, d in site_files(out / "search" / "index"))
     assert b"quokka" in index and b"Setonix brachyurus" in index
     # its short links and the accession renamed to it appear on the same day
     assert "/S-BIAD2 /studies/S-BIAD2/ 301!" in read(out, "_redirects")
@@ -263,7 +265,7 @@ def test_withdrawn_study_is_out_of_search_listings_and_sitemap(site: Path):
     for rel in ("index.html", "studies/index.html", "sitemap.xml", "api/v1/studies.json"):
         assert "S-BIAD3" not in read(site, rel), rel
     for path, data in site_files(site):
-        if "pagefind" in path.parts:
+        if "search" in path.parts:
             assert b"wombat" not in data and b"S-BIAD3" not in data, path
 
 
@@ -282,17 +284,16 @@ def test_withdrawn_api_record_is_minimal(site: Path):
 
 
 def test_only_withdrawn_studies_build_no_search_index(tmp_path: Path):
-    """Pagefind indexes every page when none is marked searchable: a site whose only study
-    is withdrawn must not index its tombstone."""
+    """A site whose only study is withdrawn must not index its tombstone."""
     content = tmp_path / "content"
     shutil.copytree(LIFECYCLE, content)
     for acc in ("S-BIAD1", "S-BIAD2", "S-BIAD6"):
         shutil.rmtree(content / "studies" / acc)
     (content / "redirects.tsv").unlink()
     out = tmp_path / "build"
-    messages = build_site(content, out)
-    assert any("nothing to index" in m for m in messages), messages
-    assert not (out / "pagefind").exists()
+    build_site(content, out)
+    assert not (out / "search" / "index").exists()
+    assert "nothing to search" in (out / "search" / "index.html").read_text()
     assert (out / "studies/S-BIAD3/index.html").is_file()
 
 
@@ -521,7 +522,6 @@ def test_versions_are_a_declared_input(repo: tuple[Path, dict[str, str]], tmp_pa
     build_site(content, out)
     after = tree_digest(out)
     changed = {k for k in after if before.get(k) != after[k]} - {".catalogue-state.json"}
-    changed = {k for k in changed if not k.startswith("pagefind/")}
     # the page and record list the versions; the study's last change (date_modified)
     # moves in its DataCite and RO-Crate records, the sitemap and the study tables
     assert changed == {

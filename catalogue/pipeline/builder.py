@@ -1,10 +1,11 @@
-"""``catalogue build``: load → plan steps → run or reuse → index → swap in atomically."""
+"""``catalogue build``: load → plan steps → run or reuse → commit the changed files.
+
+See ``catalogue.pipeline.output`` for how the site is updated in place, safely."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,14 +15,14 @@ from typing import Any, BinaryIO, TextIO
 from catalogue import problems as problems_mod
 from catalogue.imaging.localdata import local_images, zarr_links
 from catalogue.model import Catalogue
+from catalogue.pipeline import fingerprint
 from catalogue.pipeline.executors import Executor, LazyExecutor
-from catalogue.pipeline.output import Staging
+from catalogue.pipeline.output import JOURNAL, OutputError, SiteWriter
 from catalogue.pipeline.plan import (
     PlanError,
     Step,
     StepResult,
     StepsFailed,
-    digest_of,
     plan,
     run_steps,
 )
@@ -29,7 +30,6 @@ from catalogue.pipeline.state import STATE_FILE, BuildState, StepRecord, load_st
 from catalogue.readers.defaults import left_out_summary
 from catalogue.readers.tree import load
 from catalogue.render import TEMPLATES, make_environment, templates_digest
-from catalogue.steps import search
 from catalogue.steps.api import api_steps
 from catalogue.steps.assets import asset_steps, brand_steps
 from catalogue.steps.bulk import bulk_steps
@@ -100,7 +100,7 @@ class Tally:
 
 def _execute(
     steps: list[Step],
-    staging: Staging,
+    staging: SiteWriter,
     old: BuildState,
     new: BuildState,
     jobs: int,
@@ -159,7 +159,7 @@ def _execute(
         tally.files += len(step.outputs)
 
 
-def _run_streaming(step: Step, staging: Staging) -> StepResult:
+def _run_streaming(step: Step, staging: SiteWriter) -> StepResult:
     declared = set(step.outputs)
 
     def open_output(rel: str) -> BinaryIO:
@@ -168,43 +168,6 @@ def _run_streaming(step: Step, staging: Staging) -> StepResult:
         return staging.open(rel)
 
     return step.make(open_output)
-
-
-def _search_index(
-    staging: Staging,
-    page_steps_: list[Step],
-    old: BuildState,
-    new: BuildState,
-    tally: Tally,
-    echo: Echo,
-) -> None:
-    version = search.pagefind_version()
-    digest = digest_of(
-        search.SEARCH_VERSION, version, sorted((s.id, s.digest) for s in page_steps_)
-    )
-    prev = old.steps.get("search:pagefind")
-    old_dir = staging.out / search.OUTPUT_DIR
-    if prev is not None and prev.digest == digest and old_dir.is_dir():
-        reused = [
-            p.relative_to(staging.out).as_posix() for p in sorted(old_dir.rglob("*")) if p.is_file()
-        ]
-        if all(staging.reuse(rel) for rel in reused):
-            new.steps["search:pagefind"] = prev
-            tally.reused += 1
-            tally.files += len(reused)
-            return
-        shutil.rmtree(staging.root / search.OUTPUT_DIR, ignore_errors=True)
-    summary = search.build_index(staging.root)
-    written = sorted(
-        p.relative_to(staging.root).as_posix()
-        for p in (staging.root / search.OUTPUT_DIR).rglob("*")
-        if p.is_file()
-    )
-    new.steps["search:pagefind"] = StepRecord(digest, written, [], {"summary": summary})
-    tally.run += 1
-    tally.files += len(written)
-    if summary:
-        echo(f"search: {summary}")
 
 
 def _context(
@@ -245,9 +208,52 @@ def check_output_folder(content: Path, out: Path) -> None:
         raise BuildRefused(f"--out {out} is a file, not a folder")
 
 
+def _unchanged(options: BuildOptions, echo: Echo, started: float) -> str | None:
+    """Finish at once when no input changed since the last build; else the fingerprint
+    to store (None when it cannot be trusted)."""
+    if options.clean:
+        return None
+    fp = fingerprint.fingerprint(
+        options.content,
+        options.templates,
+        [
+            str(options.content.resolve()),
+            str(options.out.resolve()),
+            options.today.isoformat(),
+            options.base_url,
+        ],
+    )
+    if fp is None or (options.out / JOURNAL).exists():
+        return fp
+    report = fingerprint.recorded(options.out, options.out / STATE_FILE, fp)
+    if report is None:
+        return fp
+    for message in report.get("messages", []):  # type: ignore[attr-defined]
+        echo(message)
+    elapsed = time.perf_counter() - started
+    echo(
+        f"build: nothing changed; {report['public']} public studies; {report['files']} files "
+        f"(0 steps run, {report['steps']} reused) in {elapsed:.1f} s → {options.out}"
+    )
+    return ""
+
+
 def run_build(options: BuildOptions, echo: Echo) -> bool:
     check_output_folder(options.content, options.out)
     started = time.perf_counter()
+    fp = _unchanged(options, echo, started)
+    if fp == "":
+        return True
+    said: list[str] = []
+    outer = echo
+
+    def say(message: str) -> None:  # what is said is said again when nothing changes
+        if not message.startswith("build: "):
+            said.append(message)
+        outer(message)
+
+    echo = say
+
     catalogue, found = load(options.content, options.today, options.keep_going)
     if found:
         echo(problems_mod.render(found))
@@ -268,8 +274,17 @@ def run_build(options: BuildOptions, echo: Echo) -> bool:
         echo(f"build: full rebuild ({reason})")
     new = BuildState(sources=dict(old.sources))
     tally = Tally()
+    previous = {o for record in old.steps.values() for o in record.outputs}
     try:
-        with Staging(options.out) as staging:
+        with SiteWriter(options.out, clean=options.clean) as staging:
+            if staging.dirty:
+                # a killed build may have replaced these files: their steps run again
+                echo(f"build: finishing an interrupted build ({len(staging.dirty)} files)")
+                old.steps = {
+                    k: v
+                    for k, v in old.steps.items()
+                    if not any(o in staging.dirty for o in v.outputs)
+                }
             # phase 1: images (their results decide what pages show)
             t_steps, used = thumbnail_steps(catalogue, options.content, new.sources)
             images = list(local_images(catalogue, options.content))
@@ -297,7 +312,7 @@ def run_build(options: BuildOptions, echo: Echo) -> bool:
             for acc, path, _, _ in own:  # the site's own viewer first
                 link = (VIEWER_LABEL, viewer_url(root, acc, path))
                 viewers[(acc, path)] = (link, *viewers.get((acc, path), ()))
-            # phase 2: pages, API, sitemap, assets
+            # phase 2: pages, API, search index, sitemap, assets
             ctx = _context(
                 catalogue,
                 options,
@@ -330,15 +345,24 @@ def run_build(options: BuildOptions, echo: Echo) -> bool:
             _execute(
                 steps, staging, old, new, jobs, tally, echo, label="pages", stream=options.progress
             )
-            # phase 3: the search index over the written pages
-            _search_index(staging, pages, old, new, tally, echo)
             new.sources = {k: v for k, v in new.sources.items() if (Path.cwd() / k).exists()}
-            staging.write(STATE_FILE, new.to_bytes())
-            staging.commit()
+            keep = {o for record in new.steps.values() for o in record.outputs}
+            staging.commit((STATE_FILE, new.to_bytes()), keep, previous)
+            report = {
+                "messages": said,
+                "public": len(catalogue.public()),
+                "files": tally.files,
+                "steps": tally.run + tally.reused,
+            }
+            fingerprint.record(options.out, options.out / STATE_FILE, fp, report)
     except StepsFailed as exc:
         for step_id, why in exc.failures:
             echo(f"error: step {step_id} failed: {why}")
         echo(f"build: stopped, {len(exc.failures)} step(s) failed; {_kept(options.out)}")
+        return False
+    except OutputError as exc:
+        echo(f"error: {exc}")
+        echo(f"build: stopped; {_kept(options.out)}")
         return False
     public = len(catalogue.public())
     elapsed = time.perf_counter() - started

@@ -1,15 +1,50 @@
-"""Writing the site: a staging folder beside the output, swapped in only on success.
+"""Writing the site in place: only changed files are touched, each one atomically.
 
-An interrupted or failed build leaves the previous site as it was.
+A rebuild of an archive of 10,000 studies changes a handful of its 100,000 files; copying
+or linking all of them into a fresh folder for every build (the design this replaced)
+cost most of a rebuild. Instead every output is written beside its target under a fixed
+temporary name (``.NAME.catalogue-tmp``) and renamed over it only when every step of the
+build has succeeded, in an order that never leaves a link to a missing file:
+
+1. files that did not exist before (new pages, content-named thumbnails and search
+   shards), then files that are replaced: a page is never renamed in before what it
+   links to;
+2. the build state (``.catalogue-state.json``);
+3. then files no step produces any more are deleted (and their empty folders).
+
+A file whose new bytes equal the old ones is not written at all (its time stamp stays,
+so rsync and object-store mirrors see no change).
+
+**The journal.** Before the first temporary file is created, ``.catalogue-journal`` in
+the site lists (appending, one path a line) every path the build is about to write or
+delete. A build that is killed leaves it behind; the next build reads it first, removes
+the temporary files it names, rebuilds every step that owns one of those paths (the old
+state cannot vouch for them any more) and deletes those that no step claims. It is
+removed only when a build has committed completely. A failed build (a step raised)
+removes its temporary files and leaves the site exactly as it was. Temporary names are
+fixed, so nothing left by a kill can accumulate.
+
+One build at a time: the site folder is locked (``flock``) for the duration.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
+import posixpath
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
+
+JOURNAL = ".catalogue-journal"
+TMP_SUFFIX = ".catalogue-tmp"
+
+
+class OutputError(Exception):
+    """The site cannot be written (disk full, permissions, another build running)."""
 
 
 def dumps_json(value: Any, pretty: bool = False) -> bytes:
@@ -21,60 +56,216 @@ def dumps_json(value: Any, pretty: bool = False) -> bytes:
     return (text + "\n").encode("utf-8")
 
 
-class Staging:
-    def __init__(self, out: Path):
-        self.out = out.resolve()
-        self.root = self.out.parent / f".{self.out.name}.staging-{os.getpid()}"
-        self._old = self.out.parent / f".{self.out.name}.old-{os.getpid()}"
+def describe_os_error(exc: OSError, where: Path | str) -> str:
+    """A message a maintainer can act on, for the errors a full or read-only disk gives."""
+    if exc.errno == errno.ENOSPC:
+        return f"no space left on the device holding {where}"
+    if exc.errno == errno.EDQUOT:
+        return f"disk quota exceeded on the device holding {where}"
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return f"cannot write to {where}: {exc.strerror}"
+    return f"cannot write to {where}: {exc.strerror or exc}"
 
-    def __enter__(self) -> Staging:
-        if self.root.exists():
-            shutil.rmtree(self.root)
-        self.root.mkdir(parents=True)
+
+def _tmp(target: Path) -> Path:
+    return target.with_name(f".{target.name}{TMP_SUFFIX}")
+
+
+class SiteWriter:
+    """The output folder of a build, written in place (see the module docstring)."""
+
+    def __init__(self, out: Path, clean: bool = False):
+        self.out = out.resolve()
+        self.root = self.out  # what steps that look at the output folder probe
+        self.clean = clean
+        self.dirty: set[str] = set()  # paths an interrupted build may have left changed
+        self.pending: dict[str, bool] = {}  # rel -> whether the target existed before
+        self.unchanged = 0
+        self._journal: Any = None
+        self._lock: int | None = None
+        self._safe_dirs: set[str] = set()
+        self._committed = False
+        self._renaming = False
+
+    # --- lifetime -------------------------------------------------------------------------
+
+    def __enter__(self) -> SiteWriter:
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+            self._lock = os.open(self.out, os.O_RDONLY)
+        except OSError as exc:
+            raise OutputError(describe_os_error(exc, self.out)) from None
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self._lock)
+            self._lock = None
+            raise OutputError(f"another build is writing to {self.out}; wait for it") from None
+        self._recover()
+        _remove_old_staging(self.out)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.root.exists():
-            shutil.rmtree(self.root, ignore_errors=True)
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+        if not self._committed and not self._renaming:
+            # failed before anything was renamed in: the site is as it was, journal and all
+            for rel in self.pending:
+                _unlink(_tmp(self.out / rel))
+            self.pending.clear()
+            if not self.dirty:
+                _unlink(self.out / JOURNAL)
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+
+    def _recover(self) -> None:
+        """Finish what a killed build left: drop its temporary files, note its paths."""
+        path = self.out / JOURNAL
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return
+        except (OSError, UnicodeDecodeError):
+            lines = []
+        for rel in lines:
+            if rel and _safe(rel):
+                self.dirty.add(rel)
+                _unlink(_tmp(self.out / rel))
+
+    def _note(self, rels: Iterable[str]) -> None:
+        if self._journal is None:
+            self._journal = (self.out / JOURNAL).open("a", encoding="utf-8")
+        self._journal.write("".join(rel + "\n" for rel in rels))
+        self._journal.flush()  # in the kernel before the file exists: a SIGKILL keeps it
+
+    # --- writing --------------------------------------------------------------------------
+
+    def reuse(self, rel: str) -> bool:
+        """Whether the previous build's file can stay as it is (nothing to copy)."""
+        return rel not in self.dirty and not self.clean
+
+    def _target(self, rel: str) -> Path:
+        if not _safe(rel):
+            raise ValueError(f"output path escapes the site: {rel}")
+        target = self.out / rel
+        parent = posixpath.dirname(rel)
+        if parent not in self._safe_dirs:
+            # a link planted inside the site must not send a write elsewhere
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if not Path(os.path.realpath(target.parent)).is_relative_to(self.out):
+                raise ValueError(f"output folder is a link out of the site: {parent}")
+            self._safe_dirs.add(parent)
+        return target
 
     def write(self, rel: str, data: bytes) -> None:
         target = self._target(rel)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():
-            target.unlink()  # it may be a hard link into the live site: never write through it
-        target.write_bytes(data)
+        try:
+            existed = target.is_file()
+            if existed and _same(target, data):
+                self.unchanged += 1
+                self.pending.pop(rel, None)
+                return
+            self._note([rel])
+            _tmp(target).write_bytes(data)
+        except OSError as exc:
+            raise OutputError(describe_os_error(exc, self.out)) from None
+        self.pending[rel] = existed
 
     def open(self, rel: str) -> BinaryIO:
-        """A file in the staging tree opened for writing, for steps that stream large outputs."""
+        """A file to stream a large output into; it replaces the target at commit."""
         target = self._target(rel)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():
-            target.unlink()
-        return target.open("wb")
-
-    def reuse(self, rel: str) -> bool:
-        """Hard-link an unchanged file from the live site (files are never edited in place)."""
-        source = self.out / rel
-        if not source.is_file():
-            return False
-        target = self._target(rel)
-        target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            os.link(source, target)
+            self._note([rel])
+            fh = _tmp(target).open("wb")
+        except OSError as exc:
+            raise OutputError(describe_os_error(exc, self.out)) from None
+        self.pending[rel] = target.is_file()
+        return fh
+
+    def commit(self, state: tuple[str, bytes], keep: set[str], previous: Iterable[str]) -> int:
+        """Rename everything in, write the state, delete what no step claims any more.
+
+        ``keep``: every output of this build; ``previous``: the outputs of the last one.
+        Returns the number of files deleted.
+        """
+        stale = (set(previous) | self.dirty) - keep - {state[0]}
+        if self.clean:
+            stale |= {rel for rel in _walk(self.out) if rel not in keep} - {state[0], JOURNAL}
+        stale = {rel for rel in stale if _safe(rel)}
+        try:
+            self._note(sorted(stale))
+            order = sorted(self.pending, key=lambda rel: (self.pending[rel], rel))
+            self._renaming = True
+            for rel in order:
+                os.replace(_tmp(self.out / rel), self.out / rel)
+            self.pending.clear()
+            name, data = state
+            tmp = _tmp(self.out / name)
+            tmp.write_bytes(data)
+            os.replace(tmp, self.out / name)
+        except OSError as exc:
+            raise OutputError(describe_os_error(exc, self.out)) from None
+        self._committed = True
+        for rel in sorted(stale):
+            target = self.out / rel
+            _unlink(target)
+            _prune(target.parent, self.out)
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+        _unlink(self.out / JOURNAL)
+        return len(stale)
+
+
+def _safe(rel: str) -> bool:
+    return (
+        bool(rel)
+        and not rel.startswith("/")
+        and posixpath.normpath(rel) == rel
+        and rel != ".."
+        and not rel.startswith("../")
+        and "\0" not in rel
+    )
+
+
+def _same(path: Path, data: bytes) -> bool:
+    if path.stat().st_size != len(data):
+        return False
+    return path.read_bytes() == data
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    except IsADirectoryError:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _prune(folder: Path, root: Path) -> None:
+    """Remove ``folder`` and its parents up to ``root`` while they are empty."""
+    while folder != root and folder.is_relative_to(root):
+        try:
+            folder.rmdir()
         except OSError:
-            shutil.copy2(source, target)
-        return True
+            return
+        folder = folder.parent
 
-    def _target(self, rel: str) -> Path:
-        target = (self.root / rel).resolve()
-        if not target.is_relative_to(self.root):
-            raise ValueError(f"output path escapes the site: {rel}")
-        return target
 
-    def commit(self) -> None:
-        """Swap the staging folder in. Two renames on one file system; the old tree goes last."""
-        if self.out.exists():
-            os.rename(self.out, self._old)
-        os.rename(self.root, self.out)
-        if self._old.exists():
-            shutil.rmtree(self._old, ignore_errors=True)
+def _walk(root: Path) -> Iterable[str]:
+    for folder, _dirs, files in os.walk(root):
+        base = Path(folder).relative_to(root).as_posix()
+        for name in files:
+            yield name if base == "." else f"{base}/{name}"
+
+
+def _remove_old_staging(out: Path) -> None:
+    """Staging folders of the previous design (``.NAME.staging-PID``, ``.NAME.old-PID``)
+    that killed builds left beside the site: no build makes them any more."""
+    for prefix in (f".{out.name}.staging-", f".{out.name}.old-"):
+        for path in out.parent.glob(prefix + "*"):
+            if path.is_dir() and path.name[len(prefix) :].isdigit():
+                shutil.rmtree(path, ignore_errors=True)

@@ -67,4 +67,10 @@ def load_state(out: Path) -> tuple[BuildState, str | None]:
         )
         for k, v in data.get("steps", {}).items()
     }
-    return BuildState(steps=steps, sources=dict(data.get("sources", {}))), None
+    return (
+        BuildState(
+            steps=steps,
+            sources=dict(data.get("sources", {})),
+        ),
+        None,
+    )
