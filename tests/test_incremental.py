@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -10,7 +17,7 @@ import pytest
 from catalogue.readers import tree
 from catalogue.readers.tree import load
 
-from .conftest import TODAY, copy_root
+from .conftest import TODAY, build_site, copy_root, tree_digest
 
 
 @pytest.fixture
@@ -58,3 +65,163 @@ def test_an_edit_that_keeps_size_and_time_stamp_is_still_seen(tmp_path: Path, pa
     os.utime(path)
     load(content, TODAY)
     assert parsed == []
+
+
+def test_the_fast_paths_follow_the_rules_of_the_modules_they_restate():
+    from catalogue.pipeline import fingerprint
+    from catalogue.readers import summary_cache
+    from catalogue.render import TEMPLATES
+
+    base = summary_cache.cache_dir()
+    assert base is not None and fingerprint.cache_base() == base.parent
+    assert fingerprint.default_templates() == TEMPLATES
+
+
+def _set(text: str, key: str, value: str) -> str:
+    return re.sub(rf"^{key}: .*$", f"{key}: {value}", text, count=1, flags=re.M)
+
+
+def _edit(content: Path, rng: random.Random, step: int) -> str:
+    """One random edit a maintainer could make; returns what it did."""
+    studies = sorted(p for p in (content / "studies").iterdir() if p.is_dir())
+    study = rng.choice(studies)
+    path = study / "study.yaml"
+    text = path.read_text()
+    kind = rng.choice(["title", "description", "release", "manifest", "add", "remove", "touch"])
+    if kind == "title":
+        path.write_text(
+            re.sub(r"^title: .*$", f"title: Retitled study {step}", text, count=1, flags=re.M)
+        )
+    elif kind == "description":
+        path.write_text(
+            re.sub(
+                r"^description: .*$",
+                f"description: Now with *step {step}*.",
+                text,
+                count=1,
+                flags=re.M,
+            )
+        )
+    elif kind == "release":
+        year = rng.choice([2020, 2024, 2031])  # 2031: embargoed again
+        path.write_text(
+            re.sub(r"^release_date: .*$", f"release_date: {year}-03-01", text, count=1, flags=re.M)
+        )
+    elif kind == "manifest":
+        for manifest in study.glob("*.files.tsv"):
+            lines = manifest.read_text().splitlines()
+            lines.append(f"extra/{step}.tif\t{100 + step}\t\tGFP")
+            manifest.write_text("\n".join(lines) + "\n")
+    elif kind == "add":
+        number = 100 + step
+        copy = content / "studies" / f"S-BIAD{number}"
+        if copy.exists():
+            return "nothing"
+        shutil.copytree(studies[0], copy)
+        yaml_path = copy / "study.yaml"
+        yaml_path.write_text(
+            re.sub(
+                r"^accession: .*$",
+                f"accession: S-BIAD{number}",
+                yaml_path.read_text(),
+                count=1,
+                flags=re.M,
+            )
+        )
+        with (content / "accessions.tsv").open("a") as fh:
+            fh.write(f"S-BIAD{number}\t2024-02-0{step % 9 + 1}\t\n")
+    elif (
+        kind == "remove"
+        and len(studies) > 1
+        and study.name.startswith("S-BIAD1")
+        and len(study.name) > len("S-BIAD1")
+    ):
+        shutil.rmtree(study)
+        ledger = content / "accessions.tsv"
+        rows = [r for r in ledger.read_text().splitlines() if not r.startswith(study.name + "\t")]
+        ledger.write_text("\n".join(rows) + "\n")
+    else:
+        os.utime(path)
+        kind = "touch"
+    return f"{kind} {study.name}"
+
+
+def test_incremental_builds_equal_clean_builds_after_random_edits(tmp_path: Path):
+    """Random edit sequences: after each edit, the site updated in place is byte for byte
+    the site a clean build writes into an empty folder."""
+    rng = random.Random(20261201)
+    content = copy_root(tmp_path, "minimal")
+    out = tmp_path / "build"
+    build_site(content, out)
+    done = []
+    deadline = time.monotonic() + 60
+    for step in range(8):
+        if time.monotonic() > deadline:
+            break
+        done.append(_edit(content, rng, step))
+        time.sleep(0.01)
+        build_site(content, out)
+        clean = tmp_path / f"clean-{step}"
+        build_site(content, clean, clean=True)
+        assert tree_digest(out) == tree_digest(clean), done
+        shutil.rmtree(clean)
+    assert len(done) >= 4
+
+
+def test_a_killed_build_leaves_a_working_site_and_the_next_build_completes_it(tmp_path: Path):
+    """SIGKILL at moments spread over a build: the site is always one that either build
+    would have written file by file, nothing is left beside it, and the next build
+    (incremental) writes exactly what a clean build writes."""
+    content = copy_root(tmp_path, "minimal")
+    out = tmp_path / "build"
+    build_site(content, out)
+    cmd = [sys.executable, "-m", "catalogue", "build", "--content", str(content)]
+    cmd += ["--out", str(out), "--today", TODAY.isoformat()]
+    study = content / "studies" / "S-BIAD1" / "study.yaml"
+    rng = random.Random(7)
+    for kill in range(4):
+        study.write_text(
+            re.sub(
+                r"^title: .*$",
+                f"title: Killed build {kill}",
+                study.read_text(),
+                count=1,
+                flags=re.M,
+            )
+        )
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.3, 2.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert (out / "index.html").is_file() and (out / "studies/S-BIAD1/index.html").is_file()
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith(".build.")]
+    build_site(content, out)
+    assert not (out / ".catalogue-journal").exists()
+    assert not list(out.rglob("*.catalogue-tmp"))
+    clean = tmp_path / "clean"
+    build_site(content, clean, clean=True)
+    assert tree_digest(out) == tree_digest(clean)
+    assert "Killed build 3" in (out / "studies/S-BIAD1/index.html").read_text()
+
+
+def test_nothing_changed_is_a_walk_and_any_change_is_a_build(tmp_path: Path):
+    content = copy_root(tmp_path, "minimal")
+    out = tmp_path / "build"
+    build_site(content, out)
+    time.sleep(2.1)  # fingerprints taken within a clock tick of an edit are not trusted
+    full = build_site(content, out)
+    assert "(0 steps run," in full[-1]
+    messages = build_site(content, out)
+    assert messages[-1].startswith("build: nothing changed;"), messages
+    assert "(0 steps run," in messages[-1]
+    # what the last full build said (problems, warnings, notes) is said again
+    assert messages[:-1] == [m for m in full if not m.startswith("build: ")]
+    assert messages[:-1], "the minimal tree has a note about versions to repeat"
+    study = content / "studies" / "S-BIAD1" / "study.yaml"
+    study.write_text(study.read_text().replace("sixteen bits", "sixteen bit depth"))
+    messages = build_site(content, out)
+    assert not messages[-1].startswith("build: nothing changed")
+    assert "sixteen bit depth" in (out / "studies/S-BIAD1/index.html").read_text()
+    # another day is another build (embargoes end), even with the same files
+    messages = build_site(content, out, today=TODAY.replace(year=TODAY.year + 5))
+    assert not messages[-1].startswith("build: nothing changed")

@@ -93,11 +93,29 @@ def build(
     errors outside study folders (site.yaml, the ledger) stop the build.
     """
     from catalogue.identifiers import base_url_problem
-    from catalogue.pipeline.builder import BuildOptions, BuildRefused, run_build
 
     why = None if base_url is None else base_url_problem(base_url)
     if why:
         raise click.BadParameter(f"{base_url!r} {why}", param_hint="--base-url")
+    if not clean:
+        # nothing changed since the last build: done before the heavy imports below
+        import time
+
+        from catalogue.pipeline import fingerprint
+
+        day = resolve_today(today).isoformat()
+        said = fingerprint.unchanged(
+            content,
+            out,
+            day,
+            base_url.rstrip("/") if base_url else None,
+            fingerprint.default_templates(),
+            lambda m: click.echo(m, err=True),
+            time.perf_counter(),
+        )
+        if said == "":
+            sys.exit(0)
+    from catalogue.pipeline.builder import BuildOptions, BuildRefused, run_build
     options = BuildOptions(
         progress=sys.stderr if sys.stderr.isatty() else None,
         content=content,

@@ -17,7 +17,7 @@ from catalogue.imaging.localdata import local_images, zarr_links
 from catalogue.model import Catalogue
 from catalogue.pipeline import fingerprint
 from catalogue.pipeline.executors import Executor, LazyExecutor
-from catalogue.pipeline.output import JOURNAL, OutputError, SiteWriter
+from catalogue.pipeline.output import OutputError, SiteWriter
 from catalogue.pipeline.plan import (
     PlanError,
     Step,
@@ -208,40 +208,22 @@ def check_output_folder(content: Path, out: Path) -> None:
         raise BuildRefused(f"--out {out} is a file, not a folder")
 
 
-def _unchanged(options: BuildOptions, echo: Echo, started: float) -> str | None:
-    """Finish at once when no input changed since the last build; else the fingerprint
-    to store (None when it cannot be trusted)."""
-    if options.clean:
-        return None
-    fp = fingerprint.fingerprint(
-        options.content,
-        options.templates,
-        [
-            str(options.content.resolve()),
-            str(options.out.resolve()),
-            options.today.isoformat(),
-            options.base_url,
-        ],
-    )
-    if fp is None or (options.out / JOURNAL).exists():
-        return fp
-    report = fingerprint.recorded(options.out, options.out / STATE_FILE, fp)
-    if report is None:
-        return fp
-    for message in report.get("messages", []):  # type: ignore[attr-defined]
-        echo(message)
-    elapsed = time.perf_counter() - started
-    echo(
-        f"build: nothing changed; {report['public']} public studies; {report['files']} files "
-        f"(0 steps run, {report['steps']} reused) in {elapsed:.1f} s → {options.out}"
-    )
-    return ""
-
-
 def run_build(options: BuildOptions, echo: Echo) -> bool:
     check_output_folder(options.content, options.out)
     started = time.perf_counter()
-    fp = _unchanged(options, echo, started)
+    fp = (
+        None
+        if options.clean
+        else fingerprint.unchanged(
+            options.content,
+            options.out,
+            options.today.isoformat(),
+            options.base_url.rstrip("/") if options.base_url else None,
+            options.templates,
+            echo,
+            started,
+        )
+    )
     if fp == "":
         return True
     said: list[str] = []

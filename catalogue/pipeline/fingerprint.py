@@ -24,11 +24,15 @@ import json
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from functools import cache
 from importlib import metadata
 from pathlib import Path
 
-from catalogue.readers import summary_cache
+# the names of the site's bookkeeping files (pipeline.output and pipeline.state own them;
+# importing them here is cheap, neither imports anything heavy)
+from catalogue.pipeline.output import JOURNAL
+from catalogue.pipeline.state import STATE_FILE
 
 RACY_NS = 2_000_000_000
 # libraries whose version can change the bytes written
@@ -117,12 +121,34 @@ def fingerprint(content: Path, templates: Path, options: list[object]) -> str | 
     return h.hexdigest()
 
 
+# This module is imported by ``catalogue build`` before anything heavy (pydantic, the
+# imaging stack, templates), so that a build with nothing to do costs a walk, not the
+# two seconds of imports. Hence these two rules are restated here rather than imported;
+# tests/test_incremental.py checks that they agree with the modules that own them.
+
+
+def cache_base() -> Path | None:
+    """``summary_cache.cache_dir().parent``: $CATALOGUE_CACHE_DIR, $XDG_CACHE_HOME, ~/.cache."""
+    env = os.environ.get("CATALOGUE_CACHE_DIR")
+    if env is not None:
+        return Path(env) if env else None
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "catalogue"
+
+
+def default_templates() -> Path:
+    """``render.TEMPLATES``: the templates of an installed wheel, else the checkout's."""
+    here = Path(__file__).resolve().parent.parent
+    packaged = here / "site_templates"
+    return packaged if packaged.is_dir() else here.parent / "templates"
+
+
 def _record(out: Path) -> Path | None:
-    base = summary_cache.cache_dir()
+    base = cache_base()
     if base is None:
         return None
     key = hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:32]
-    return base.parent / "builds" / f"{key}.json"
+    return base / "builds" / f"{key}.json"
 
 
 def _state_stamp(state: Path) -> list[int] | None:
@@ -166,3 +192,34 @@ def record(out: Path, state: Path, fp: str | None, report: dict[str, object]) ->
         os.replace(tmp, path)
     except OSError:
         pass  # only the next no-op is slower
+
+
+def unchanged(
+    content: Path,
+    out: Path,
+    today: str,
+    base_url: str | None,
+    templates: Path,
+    echo: Callable[[str], None],
+    started: float,
+) -> str | None:
+    """Report and return "" when no input changed since the last build into ``out``; else
+    the fingerprint to store after this build (None when it cannot be trusted)."""
+    fp = fingerprint(
+        content, templates, [str(content.resolve()), str(out.resolve()), today, base_url]
+    )
+    if fp is None or (out / JOURNAL).exists():
+        return fp
+    report = recorded(out, out / STATE_FILE, fp)
+    if report is None:
+        return fp
+    messages = report.get("messages")
+    for message in messages if isinstance(messages, list) else []:
+        echo(str(message))
+    elapsed = time.perf_counter() - started
+    echo(
+        f"build: nothing changed; {report.get('public')} public studies; "
+        f"{report.get('files')} files (0 steps run, {report.get('steps')} reused) "
+        f"in {elapsed:.1f} s → {out}"
+    )
+    return ""

@@ -44,7 +44,9 @@ class BuildState:
             },
             "sources": dict(sorted(self.sources.items())),
         }
-        return (json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False) + "\n").encode()
+        # compact: the C encoder (an indented dump is pure Python, seconds at 10,000 studies)
+        text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return (text + "\n").encode()
 
 
 def load_state(out: Path) -> tuple[BuildState, str | None]:

@@ -33,7 +33,7 @@ from typing import Any
 from catalogue.readers import summary_cache
 
 # bump with any change to what load_study checks or returns that the code digest misses
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"
 RACY_NS = 2_000_000_000  # files modified this close to the cache write are re-hashed
 
 # (size, mtime_ns, ctime_ns, inode) of a file, None when it is missing. The change time
@@ -64,7 +64,9 @@ class Cached:
     stamps: tuple[FileStamp, ...]
     absent: tuple[str, ...]  # paths whose existence or linkness matters: present[i] below
     present: tuple[tuple[bool, str], ...]
-    result: Any  # (entry | None, problems, declared (accession, line) | None)
+    # (entry | None, problems, declared (accession, line) | None), pickled on its own so
+    # that saving the cache after one edit does not pickle 10,000 studies again
+    blob: bytes
 
 
 @dataclass
@@ -102,7 +104,7 @@ class StudyCache:
             item.stamps = tuple(fresh)
             self.changed = True
         self.hits += 1
-        return item.result
+        return pickle.loads(item.blob)
 
     def put(self, folder: str, inputs: list[Path], checked: list[Path], result: Any) -> None:
         stamps: list[FileStamp] = []
@@ -113,7 +115,7 @@ class StudyCache:
             tuple(stamps),
             tuple(str(p) for p in checked),
             tuple(_presence(str(p)) for p in checked),
-            result,
+            pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL),
         )
         self.changed = True
 

@@ -163,35 +163,56 @@ def _dump(obj: object) -> bytes:
     return (json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True)).encode()
 
 
-def build(studies: Sequence[StudyText], facet_names: Sequence[str]) -> dict[str, bytes]:
-    """Every file of the index, named relative to ``search/index/``."""
+# What one study contributes to the word shards: (key, field mask) pairs, its
+# ``key@column`` keys and the (query field, column as spelt) pairs it names. Computing it
+# (normalising and stemming every text) is most of the cost of an index, so the build
+# step caches it by study text (steps/query_index.py): an edit re-tokenises one study.
+StudyKeys = tuple[tuple[tuple[str, int], ...], tuple[str, ...], tuple[tuple[str, str], ...]]
+
+
+def study_keys(s: StudyText) -> StudyKeys:
+    files_bit = FIELDS["files"]
+    masks: dict[str, int] = {}
+    for field_name, texts in s.fields.items():
+        bit = FIELDS[field_name]
+        for text in texts:
+            for key in set(keys(text)):
+                if len(key) > 1:
+                    masks[key] = masks.get(key, 0) | bit
+    in_columns: dict[str, None] = {}
+    seen: dict[tuple[str, str], None] = {}
+    for by_column in s.values.values():
+        for column, vals in by_column.items():
+            qfield = column_field(column)
+            if not qfield:
+                continue
+            seen[(qfield, column)] = None
+            for value in vals:
+                for key in keys(value):
+                    if len(key) > 1:
+                        masks[key] = masks.get(key, 0) | files_bit
+                        in_columns[f"{key}@{qfield}"] = None
+    return tuple(masks.items()), tuple(in_columns), tuple(seen)
+
+
+def build(
+    studies: Sequence[StudyText],
+    facet_names: Sequence[str],
+    keyed: Sequence[StudyKeys | None] | None = None,
+) -> dict[str, bytes]:
+    """Every file of the index, named relative to ``search/index/``. ``keyed[i]``, when
+    given, is ``study_keys(studies[i])`` computed earlier (None: computed here)."""
     n = len(studies)
     # studies are visited in order, so every list of postings is already sorted
     postings: dict[str, tuple[list[int], list[int]]] = {}
     column_keys: dict[str, list[int]] = {}
     columns: dict[str, str] = {}  # query field -> a column name as manifests spell it
-    files_bit = FIELDS["files"]
     for i, s in enumerate(studies):
-        masks: dict[str, int] = {}
-        for field_name, texts in s.fields.items():
-            bit = FIELDS[field_name]
-            for text in texts:
-                for key in set(keys(text)):
-                    if len(key) > 1:
-                        masks[key] = masks.get(key, 0) | bit
-        in_columns: set[str] = set()
-        for by_column in s.values.values():
-            for column, vals in by_column.items():
-                qfield = column_field(column)
-                if not qfield:
-                    continue
-                columns.setdefault(qfield, column)
-                for value in vals:
-                    for key in keys(value):
-                        if len(key) > 1:
-                            masks[key] = masks.get(key, 0) | files_bit
-                            in_columns.add(f"{key}@{qfield}")
-        for key, mask in masks.items():
+        known = keyed[i] if keyed is not None else None
+        masks, in_columns, seen = known if known is not None else study_keys(s)
+        for qfield, column in seen:
+            columns.setdefault(qfield, column)
+        for key, mask in masks:
             ids_masks = postings.get(key)
             if ids_masks is None:
                 postings[key] = ([i], [mask])

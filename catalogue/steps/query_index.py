@@ -6,8 +6,14 @@ withdrawn study contributes no word, no facet value and no number.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
+from pathlib import Path
+
 from catalogue.model import StudyEntry
 from catalogue.pipeline.plan import Step, StepResult, digest_of
+from catalogue.readers import summary_cache
 from catalogue.search import index
 from catalogue.steps.context import RenderContext
 
@@ -82,6 +88,61 @@ def study_text(ctx: RenderContext, entry: StudyEntry) -> index.StudyText:
     )
 
 
+class KeyCache:
+    """``index.study_keys`` of each study text seen in the last build, by a hash of the text:
+    an edit then costs one study's normalising and stemming, not the archive's. Kept beside
+    the manifest summaries (``$CATALOGUE_CACHE_DIR``; ``""`` switches it off), rewritten with
+    only what this build used, so it never grows past one archive."""
+
+    def __init__(self, path: Path | None, known: dict[bytes, index.StudyKeys]):
+        self.path, self.known = path, known
+        self.used: dict[bytes, index.StudyKeys] = {}
+
+    @classmethod
+    def open(cls) -> KeyCache:
+        base = summary_cache.cache_dir()
+        path = None if base is None else base.parent / "search" / f"keys-{INDEX_VERSION}.pickle"
+        known: dict[bytes, index.StudyKeys] = {}
+        if path is not None:
+            try:
+                with path.open("rb") as fh:
+                    loaded = pickle.load(fh)
+                if isinstance(loaded, dict) and loaded.get("code") == _code():
+                    known = loaded["keys"]
+            except Exception:  # noqa: BLE001 - an unreadable cache is a miss
+                known = {}
+        return cls(path, known)
+
+    def get(self, text: index.StudyText) -> index.StudyKeys:
+        digest = hashlib.sha256(pickle.dumps((text.fields, text.values), protocol=5)).digest()
+        found = self.known.get(digest)
+        if found is None:
+            found = index.study_keys(text)
+        self.used[digest] = found
+        return found
+
+    def save(self) -> None:
+        if self.path is None or self.used.keys() == self.known.keys():
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+            with tmp.open("wb") as fh:
+                pickle.dump({"code": _code(), "keys": self.used}, fh, protocol=5)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # only the next build is slower
+
+
+def _code() -> str:
+    """The text rules the keys were made with: other rules, other keys."""
+    from catalogue.search import text
+
+    return hashlib.sha256(
+        Path(text.__file__).read_bytes() + Path(index.__file__).read_bytes()
+    ).hexdigest()
+
+
 def query_index_steps(ctx: RenderContext) -> list[Step]:
     public = ctx.catalogue.public()
     if not public:
@@ -105,7 +166,10 @@ def query_index_steps(ctx: RenderContext) -> list[Step]:
 
     def make() -> StepResult:
         texts = [study_text(ctx, e) for e in public]
-        files = index.build(texts, FACETS)
+        cache = KeyCache.open()
+        keyed = [cache.get(t) for t in texts]
+        files = index.build(texts, FACETS, keyed)
+        cache.save()
         return StepResult(files={f"{OUTPUT_DIR}/{name}": data for name, data in files.items()})
 
     return [Step(id="search:index", outputs=names, digest=digest, make=make)]
