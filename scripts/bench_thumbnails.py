@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 from catalogue.imaging.thumbnail import site_thumbnail  # noqa: E402
 from catalogue.pipeline.builder import BuildOptions, Tally, _execute, run_build  # noqa: E402
 from catalogue.pipeline.executors import LocalExecutor  # noqa: E402
-from catalogue.pipeline.output import Staging  # noqa: E402
+from catalogue.pipeline.output import SiteWriter  # noqa: E402
 from catalogue.pipeline.plan import plan  # noqa: E402
 from catalogue.pipeline.state import BuildState, load_state  # noqa: E402
 from catalogue.readers.tree import load  # noqa: E402
@@ -161,7 +161,7 @@ def noop_thumbnail_phase(content: Path, out: Path) -> tuple[float, int]:
     assert reason is None, reason
     new = BuildState(sources=dict(old.sources))
     tally = Tally()
-    with Staging(out) as staging:  # not committed: the staging folder is removed
+    with SiteWriter(out) as staging:  # not committed: nothing is renamed in
         start = time.perf_counter()
         steps, _ = thumbnail_steps(catalogue, content, new.sources)
         _execute(plan(steps), staging, old, new, 1, tally, lambda m: None)
