@@ -306,7 +306,6 @@ class HeaderContract:
         files = one_file_of_each_kind(site)
         kinds = {p.rsplit(".", 1)[-1] for p in files}
         assert {"html", "json", "jsonld", "bib", "ris", "tsv", "webp", "wasm"} <= kinds
-        assert {"pf_meta", "pf_index", "pf_filter", "pf_fragment", "pagefind"} <= kinds
         for path, rel in files.items():
             status, headers, body = request(server, path)
             assert status == 200, path
@@ -324,7 +323,7 @@ class HeaderContract:
             "/",
             "/studies/S-BIAD1/",
             "/api/v1/studies.json",
-            "/pagefind/pagefind-entry.json",
+            "/search/index/meta.json",
         ):
             assert request(server, path)[1]["cache-control"] == "no-cache", path
         status, headers, _ = request(server, "/no/such/page")

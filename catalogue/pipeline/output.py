@@ -80,7 +80,9 @@ class SiteWriter:
         self.clean = clean
         self.dirty: set[str] = set()  # paths an interrupted build may have left changed
         self.pending: dict[str, bool] = {}  # rel -> whether the target existed before
-        self.unchanged = 0
+        self.unchanged = 0  # files a step wrote again with the same bytes (left as they were)
+        self.written: list[str] = []  # files renamed in by commit()
+        self.deleted = 0
         self._journal: Any = None
         self._lock: int | None = None
         self._safe_dirs: set[str] = set()
@@ -197,6 +199,7 @@ class SiteWriter:
         try:
             self._note(sorted(stale))
             order = sorted(self.pending, key=lambda rel: (self.pending[rel], rel))
+            self.written = order
             self._renaming = True
             for rel in order:
                 os.replace(_tmp(self.out / rel), self.out / rel)
@@ -216,6 +219,7 @@ class SiteWriter:
             self._journal.close()
             self._journal = None
         _unlink(self.out / JOURNAL)
+        self.deleted = len(stale)
         return len(stale)
 
 
