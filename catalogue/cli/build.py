@@ -116,6 +116,7 @@ def build(
         if said == "":
             sys.exit(0)
     from catalogue.pipeline.builder import BuildOptions, BuildRefused, run_build
+
     options = BuildOptions(
         progress=sys.stderr if sys.stderr.isatty() else None,
         content=content,
