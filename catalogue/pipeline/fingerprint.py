@@ -31,7 +31,7 @@ from pathlib import Path
 
 # the names of the site's bookkeeping files (pipeline.output and pipeline.state own them;
 # importing them here is cheap, neither imports anything heavy)
-from catalogue.pipeline.output import JOURNAL
+from catalogue.pipeline.output import journal_path
 from catalogue.pipeline.state import STATE_FILE
 
 RACY_NS = 2_000_000_000
@@ -208,7 +208,7 @@ def unchanged(
     fp = fingerprint(
         content, templates, [str(content.resolve()), str(out.resolve()), today, base_url]
     )
-    if fp is None or (out / JOURNAL).exists():
+    if fp is None or journal_path(out).exists():
         return fp
     report = recorded(out, out / STATE_FILE, fp)
     if report is None:

@@ -2,35 +2,38 @@
 
 A rebuild of an archive of 10,000 studies changes a handful of its 100,000 files; copying
 or linking all of them into a fresh folder for every build (the design this replaced)
-cost most of a rebuild. Instead every output is written beside its target under a fixed
-temporary name (``.NAME.catalogue-tmp``) and renamed over it only when every step of the
-build has succeeded, in an order that never leaves a link to a missing file:
+cost most of a rebuild. Instead every output is first written to a temporary file in the
+build's work folder beside the site (``.NAME.catalogue-work/``, one fixed name, on the
+same file system), and renamed over its target only when every step of the build has
+succeeded, in an order that never leaves a link to a missing file:
 
-1. files that did not exist before (new pages, content-named thumbnails and search
-   shards), then files that are replaced: a page is never renamed in before what it
-   links to;
+1. files that did not exist before (new pages, content-named thumbnails), then files that
+   are replaced: a page is never renamed in before what it links to;
 2. the build state (``.catalogue-state.json``);
 3. then files no step produces any more are deleted (and their empty folders).
 
-A file whose new bytes equal the old ones is not written at all (its time stamp stays,
-so rsync and object-store mirrors see no change).
+Until step 1 starts the site is byte for byte the previous one; the renames take
+milliseconds for an edit. A file whose new bytes equal the old ones is not written at
+all (its time stamp stays, so rsync and object-store mirrors see no change).
 
-**The journal.** Before the first temporary file is created, ``.catalogue-journal`` in
-the site lists (appending, one path a line) every path the build is about to write or
+**The journal.** Before the first temporary file is created, the work folder's
+``journal`` lists (appending, one path a line) every path the build is about to write or
 delete. A build that is killed leaves it behind; the next build reads it first, removes
 the temporary files it names, rebuilds every step that owns one of those paths (the old
-state cannot vouch for them any more) and deletes those that no step claims. It is
-removed only when a build has committed completely. A failed build (a step raised)
+state cannot vouch for them any more) and deletes those that no step claims. The work
+folder is removed when a build has committed completely. A failed build (a step raised)
 removes its temporary files and leaves the site exactly as it was. Temporary names are
-fixed, so nothing left by a kill can accumulate.
+fixed (a hash of the path), so nothing left by kills can accumulate.
 
 One build at a time: the site folder is locked (``flock``) for the duration.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import posixpath
@@ -39,8 +42,16 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-JOURNAL = ".catalogue-journal"
-TMP_SUFFIX = ".catalogue-tmp"
+JOURNAL = "journal"
+
+
+def work_folder(out: Path) -> Path:
+    """Beside the site, one fixed name: the build's temporary files and its journal."""
+    return out.parent / f".{out.name}.catalogue-work"
+
+
+def journal_path(out: Path) -> Path:
+    return work_folder(out) / JOURNAL
 
 
 class OutputError(Exception):
@@ -67,15 +78,12 @@ def describe_os_error(exc: OSError, where: Path | str) -> str:
     return f"cannot write to {where}: {exc.strerror or exc}"
 
 
-def _tmp(target: Path) -> Path:
-    return target.with_name(f".{target.name}{TMP_SUFFIX}")
-
-
 class SiteWriter:
     """The output folder of a build, written in place (see the module docstring)."""
 
     def __init__(self, out: Path, clean: bool = False):
         self.out = out.resolve()
+        self.work = work_folder(self.out)
         self.root = self.out  # what steps that look at the output folder probe
         self.clean = clean
         self.dirty: set[str] = set()  # paths an interrupted build may have left changed
@@ -114,17 +122,17 @@ class SiteWriter:
         if not self._committed and not self._renaming:
             # failed before anything was renamed in: the site is as it was, journal and all
             for rel in self.pending:
-                _unlink(_tmp(self.out / rel))
+                _unlink(self._tmp(rel))
             self.pending.clear()
             if not self.dirty:
-                _unlink(self.out / JOURNAL)
+                self._remove_work()
         if self._lock is not None:
             os.close(self._lock)
             self._lock = None
 
     def _recover(self) -> None:
         """Finish what a killed build left: drop its temporary files, note its paths."""
-        path = self.out / JOURNAL
+        path = self.work / JOURNAL
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
@@ -134,15 +142,26 @@ class SiteWriter:
         for rel in lines:
             if rel and _safe(rel):
                 self.dirty.add(rel)
-                _unlink(_tmp(self.out / rel))
+                _unlink(self._tmp(rel))
 
     def _note(self, rels: Iterable[str]) -> None:
         if self._journal is None:
-            self._journal = (self.out / JOURNAL).open("a", encoding="utf-8")
+            (self.work / "tmp").mkdir(parents=True, exist_ok=True)
+            self._journal = (self.work / JOURNAL).open("a", encoding="utf-8")
         self._journal.write("".join(rel + "\n" for rel in rels))
         self._journal.flush()  # in the kernel before the file exists: a SIGKILL keeps it
 
     # --- writing --------------------------------------------------------------------------
+
+    def _tmp(self, rel: str) -> Path:
+        """The fixed temporary name of an output (so a kill leaves at most one per path)."""
+        return self.work / "tmp" / hashlib.sha256(rel.encode()).hexdigest()[:40]
+
+    def _remove_work(self) -> None:
+        _unlink(self.work / JOURNAL)
+        for folder in (self.work / "tmp", self.work):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
     def reuse(self, rel: str) -> bool:
         """Whether the previous build's file can stay as it is (nothing to copy)."""
@@ -170,7 +189,7 @@ class SiteWriter:
                 self.pending.pop(rel, None)
                 return
             self._note([rel])
-            _tmp(target).write_bytes(data)
+            self._tmp(rel).write_bytes(data)
         except OSError as exc:
             raise OutputError(describe_os_error(exc, self.out)) from None
         self.pending[rel] = existed
@@ -180,7 +199,7 @@ class SiteWriter:
         target = self._target(rel)
         try:
             self._note([rel])
-            fh = _tmp(target).open("wb")
+            fh = self._tmp(rel).open("wb")
         except OSError as exc:
             raise OutputError(describe_os_error(exc, self.out)) from None
         self.pending[rel] = target.is_file()
@@ -194,7 +213,7 @@ class SiteWriter:
         """
         stale = (set(previous) | self.dirty) - keep - {state[0]}
         if self.clean:
-            stale |= {rel for rel in _walk(self.out) if rel not in keep} - {state[0], JOURNAL}
+            stale |= {rel for rel in _walk(self.out) if rel not in keep} - {state[0]}
         stale = {rel for rel in stale if _safe(rel)}
         try:
             self._note(sorted(stale))
@@ -202,10 +221,11 @@ class SiteWriter:
             self.written = order
             self._renaming = True
             for rel in order:
-                os.replace(_tmp(self.out / rel), self.out / rel)
+                os.replace(self._tmp(rel), self.out / rel)
             self.pending.clear()
             name, data = state
-            tmp = _tmp(self.out / name)
+            self._note([name])
+            tmp = self._tmp(name)
             tmp.write_bytes(data)
             os.replace(tmp, self.out / name)
         except OSError as exc:
@@ -218,7 +238,7 @@ class SiteWriter:
         if self._journal is not None:
             self._journal.close()
             self._journal = None
-        _unlink(self.out / JOURNAL)
+        self._remove_work()
         self.deleted = len(stale)
         return len(stale)
 
