@@ -112,6 +112,7 @@ def build(
             fingerprint.default_templates(),
             lambda m: click.echo(m, err=True),
             time.perf_counter(),
+            keep_going,
         )
         if said == "":
             sys.exit(0)

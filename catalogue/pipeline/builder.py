@@ -232,6 +232,7 @@ def run_build(options: BuildOptions, echo: Echo) -> bool:
             options.templates,
             echo,
             started,
+            options.keep_going,
         )
     )
     if fp == "":

@@ -202,11 +202,14 @@ def unchanged(
     templates: Path,
     echo: Callable[[str], None],
     started: float,
+    keep_going: bool | None = None,
 ) -> str | None:
     """Report and return "" when no input changed since the last build into ``out``; else
     the fingerprint to store after this build (None when it cannot be trusted)."""
     fp = fingerprint(
-        content, templates, [str(content.resolve()), str(out.resolve()), today, base_url]
+        content,
+        templates,
+        [str(content.resolve()), str(out.resolve()), today, base_url, keep_going],
     )
     if fp is None or journal_path(out).exists():
         return fp
