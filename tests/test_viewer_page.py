@@ -11,7 +11,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 IMAGE = "/viewer/S-BIAD9009/human_D03_3ch.ome.zarr/"
 PLATE = "/viewer/S-BIAD9009/human_plate.ome.zarr/"
@@ -84,6 +84,8 @@ def test_image_viewer_draws_zooms_and_toggles(
     # to full resolution
     for _ in range(2):
         pg.get_by_role("button", name="Zoom out").click()
+    # the level changes on the next frame: wait for it, not just for "ready"
+    expect(level).not_to_have_attribute("data-level", str(at_fit), timeout=20000)
     ready(pg)
     coarse = int(level.get_attribute("data-level") or -1)
     assert coarse > at_fit >= 0
@@ -91,8 +93,8 @@ def test_image_viewer_draws_zooms_and_toggles(
     assert pg.evaluate(PIXELS, ".omz-canvas")["lit"] > 0.02
     for _ in range(4):
         pg.get_by_role("button", name="Zoom in").click()
+    expect(level).to_have_attribute("data-level", "0", timeout=20000)
     ready(pg)
-    assert level.get_attribute("data-level") == "0"
     assert any("/data/0/" in url for url in requests), "no full-resolution chunk fetched"
     zoomed = pg.evaluate(PIXELS, ".omz-canvas")
     assert zoomed["lit"] > 0.2
