@@ -74,6 +74,9 @@ class Context:
     def study_url(self, accession: str) -> str:
         return f"/studies/{accession}/"
 
+    def cover_of(self, entry: object) -> None:
+        return None  # no thumbnails in the benchmark
+
 
 def direct_texts(n: int, seed: int = 1) -> list:  # type: ignore[type-arg]
     """StudyText records drawn directly (no content tree): Zipf-distributed prose over a

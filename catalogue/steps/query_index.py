@@ -26,12 +26,7 @@ FACETS = ("organism", "imaging method", "licence", "release year", "collection")
 def study_text(ctx: RenderContext, entry: StudyEntry) -> index.StudyText:
     study = entry.study
     acc = study.accession
-    thumb = ""
-    for ds in study.datasets:
-        t = ctx.thumbs.get((acc, ds.id))
-        if t is not None and t.ok:
-            thumb = t.url
-            break
+    cover = ctx.cover_of(entry)
     collection = ctx.site.collections.get(study.collection)
     collection_title = collection.title if collection else study.collection
     rembi: list[str] = []
@@ -56,7 +51,7 @@ def study_text(ctx: RenderContext, entry: StudyEntry) -> index.StudyText:
         accession=acc,
         title=study.title,
         url=ctx.study_url(acc),
-        thumbnail=thumb,
+        thumbnail=cover.url if cover else "",
         released=study.release_date.isoformat(),
         description=description,
         size=sum(m.total_size for m in summaries.values()),
