@@ -20,7 +20,7 @@ long as the value exists. The search page adds free text and combined filters on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from catalogue.model import StudyEntry
 from catalogue.pipeline.plan import Step, StepResult, digest_of
@@ -56,8 +56,13 @@ def sorted_by(order: str, entries: Sequence[StudyEntry]) -> list[StudyEntry]:
     return newest
 
 
+def order_folder(order: str) -> str:
+    """Folder of a sorted list, relative to the site root (newest first is /studies/)."""
+    return "studies/" if order == "newest" else f"browse/by/{order}/"
+
+
 def order_url(ctx: RenderContext, order: str, page: int = 1) -> str:
-    base = f"{ctx.root}/studies/" if order == "newest" else f"{ctx.root}/browse/by/{order}/"
+    base = f"{ctx.root}/{order_folder(order)}"
     return base if page == 1 else f"{base}page/{page}/"
 
 
@@ -108,11 +113,10 @@ def browse_steps(ctx: RenderContext, site_digest: str) -> list[Step]:
     kinds = [(kind, label, f"{ctx.root}/browse/{kind}/") for kind, label in KINDS.items()]
     steps: list[Step] = []
     for order, (says, _) in ORDERS.items():
-        folder = "studies/" if order == "newest" else f"browse/by/{order}/"
         steps += _pages(
             ctx,
             "page:browse" if order == "newest" else f"page:browse:{order}",
-            folder,
+            order_folder(order),
             sorted_by(order, public),
             base,
             {
@@ -165,13 +169,12 @@ def _index_step(
     digest: str,
     kinds: list[tuple[str, str, str]],
 ) -> Step:
-    render: Callable[[], StepResult] = lambda: StepResult(  # noqa: E731
-        files={
-            out: ctx.env.get_template("browse_values.html")
-            .render(**ctx.page_globals(), kind=kind, label=label, rows=rows, kinds=kinds)
-            .encode("utf-8")
-        }
-    )
+    def render() -> StepResult:
+        html = ctx.env.get_template("browse_values.html").render(
+            **ctx.page_globals(), kind=kind, label=label, rows=rows, kinds=kinds
+        )
+        return StepResult(files={out: html.encode("utf-8")})
+
     return Step(
         id=f"page:browse:{kind}", outputs=(out,), digest=digest_of(digest, kind), make=render
     )
