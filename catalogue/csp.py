@@ -4,10 +4,10 @@ Pages hold user text (titles, descriptions, file names) that is escaped and sani
 the policy is the second wall behind that: even if some markup slipped through, the
 browser runs no script and applies no style that is not a file of the site itself.
 So: scripts, styles, workers and fonts only from the site's own origin, no inline
-scripts, event handlers or style attributes, no plugins, no ``<base>`` rewriting. The
-one allowance is ``'wasm-unsafe-eval'``, which lets Pagefind compile its WebAssembly
-(it evaluates no JavaScript). Images and fetches may also come from https hosts, because
-data files live on separate file hosting (``data_url``) that viewers read.
+scripts, event handlers or style attributes, no WebAssembly, no plugins, no ``<base>``
+rewriting (the search and the viewer are plain JavaScript files of the site). Images
+and fetches may also come from https hosts, because data files live on separate file
+hosting (``data_url``) that viewers read.
 
 The same text goes into a ``<meta http-equiv>`` tag of every page (so a site copied to
 any host keeps it), the headers of ``catalogue serve`` and the generated server configs.
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 DIRECTIVES: dict[str, str] = {
     "default-src": "'self'",
-    "script-src": "'self' 'wasm-unsafe-eval'",
+    "script-src": "'self'",
     "style-src": "'self'",
     "worker-src": "'self'",
     "img-src": "'self' https:",

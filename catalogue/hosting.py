@@ -6,15 +6,14 @@ configuration (``steps/redirects.py``) and the S3 deploy (``publish/deploy.py``)
 
 Cache lifetimes follow how files are named:
 
-- content-addressed files (thumbnails, Pagefind's hashed index, filter, fragment and
-  meta files) get a new name when their bytes change, so they are kept for a year
-  (``immutable``);
-- entry points (HTML pages, the JSON API, ``pagefind-entry.json``, the exact search
-  index, file-table chunks, sitemap, feed, ``urls.txt``) must be checked on every use
+- content-addressed files (thumbnails) get a new name when their bytes change, so they
+  are kept for a year (``immutable``);
+- entry points (HTML pages, the JSON API, the search index, file-table chunks, sitemap,
+  feed, ``urls.txt``) must be checked on every use
   (``no-cache``: the host answers ``304`` when unchanged), so that a redeploy never
   leaves a cached entry point naming a file that is gone;
-- the rest (style sheets, scripts, Pagefind's library and WebAssembly, which change
-  only with a new version) may be kept five minutes.
+- the rest (style sheets and scripts, which change only with a new version of the
+  site's code) may be kept five minutes.
 """
 
 from __future__ import annotations
@@ -50,12 +49,6 @@ TYPES: dict[str, str] = {
     ".wasm": "application/wasm",
     # the bulk tables (docs/api.md): compressed inside (zstd), so sent as they are
     ".parquet": "application/vnd.apache.parquet",
-    # Pagefind's files are gzip-compressed already and unpacked by its own script
-    ".pf_meta": "application/octet-stream",
-    ".pf_index": "application/octet-stream",
-    ".pf_filter": "application/octet-stream",
-    ".pf_fragment": "application/octet-stream",
-    ".pagefind": "application/octet-stream",  # wasm.<language>.pagefind
 }
 DEFAULT_TYPE = "application/octet-stream"
 
@@ -82,15 +75,10 @@ SHORT = "public, max-age=300"
 NO_CACHE = "no-cache"
 
 # Which paths (below the site root) get which lifetime, tried in order; no match means
-# NO_CACHE. Regular expressions that PCRE (nginx, Apache) and Python read alike. Pagefind
-# names its meta file pagefind.<language>_<hash>.pf_meta.
+# NO_CACHE. Regular expressions that PCRE (nginx, Apache) and Python read alike.
 CACHE_RULES: tuple[tuple[str, str], ...] = (
-    (
-        r"(?:thumbnails/|pagefind/(?:fragment|index|filter)/|pagefind/pagefind\.[^/]+\.pf_meta$)",
-        IMMUTABLE,
-    ),
-    (r"pagefind/pagefind-entry\.json$", NO_CACHE),
-    (r"(?:static|pagefind)/", SHORT),
+    (r"thumbnails/", IMMUTABLE),
+    (r"static/", SHORT),
 )
 _CACHE = [(re.compile("^" + pattern), value) for pattern, value in CACHE_RULES]
 

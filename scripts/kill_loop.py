@@ -3,7 +3,7 @@
 
 Two versions of a content tree (A, and B with one study's title changed) are first built
 cleanly as references. Then, round after round, the live output folder is rebuilt from
-the other version and the build (with its whole process group: process pool, Pagefind)
+the other version and the build (with its whole process group, process pool included)
 gets SIGKILL at a random moment of its run. After each kill the output folder must be
 byte for byte the previous site or the new one, never anything in between, and a final
 unhurried build must give the reference exactly. Only the command line is used, so the

@@ -7,7 +7,7 @@ names) and an accession. Its history is made of commits that add it, edit it wit
 subjects naming it, ``git mv`` files out of it into public studies (and from public
 studies into it), rename it through ``redirects.tsv`` (an old accession redirected to
 it), and its record links to public studies. Public studies also get commits touching
-both. ``leaks()`` then searches every output byte (Pagefind's files decompressed) for
+both. ``leaks()`` then searches every output byte for
 each secret.
 """
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
 import json
 import re
@@ -29,9 +30,10 @@ def test_every_public_study_has_a_page_and_an_api_record(demo_site: Path):
     catalogue = demo_states()
     public = [e.study.accession for e in catalogue.public()]
     assert len(public) >= 8
+    titles = {e.study.accession: e.study.title for e in catalogue.public()}
     for acc in public:
         page = (demo_site / "studies" / acc / "index.html").read_text(encoding="utf-8")
-        assert '<h1 data-pagefind-meta="title">' in page
+        assert f"<h1>{html.escape(titles[acc], quote=False)}</h1>" in page
         assert (demo_site / "api" / "v1" / "studies" / f"{acc}.json").is_file()
     listing = json.loads((demo_site / "api/v1/studies.json").read_text())
     pages = sorted(p.parent.name for p in (demo_site / "studies").glob("*/index.html"))

@@ -372,7 +372,7 @@ def test_ai_ready_collection_page_and_facet(demo_site: Path):
     assert "S-BIAD1043" not in page
     assert 'href="/collections/ai-ready/"' in (demo_site / "index.html").read_text()
     study = (demo_site / "studies/S-BIAD1492/index.html").read_text()
-    assert '<span data-pagefind-filter="collection">AI-ready</span>' in study
+    assert '<a class="badge badge-outline" href="/collections/ai-ready/">AI-ready</a>' in study
     assert 'href="/studies/S-BIAD1492/croissant.json"' in study
     index = b"".join(p.read_bytes() for p in (demo_site / "search/index").glob("*.json"))
     assert b"AI-ready" in index

@@ -258,7 +258,7 @@ def test_withdrawn_study_has_a_tombstone_at_its_url(site: Path):
         "(withdrawn 2025-06-01)." in page
     )
     assert '<meta name="robots" content="noindex">' in page
-    assert "data-pagefind-body" not in page
+    assert 'class="study-head"' not in page  # the tombstone, not the study page
 
 
 def test_withdrawn_study_is_out_of_search_listings_and_sitemap(site: Path):
@@ -602,7 +602,7 @@ def test_urls_txt_lists_every_public_url(site: Path):
     ):
         assert expected in urls, expected
     for url in urls:
-        assert not url.startswith(("/pagefind/", "/thumbnails/", "/static/")), url
+        assert not url.startswith(("/search/index/", "/thumbnails/", "/static/")), url
         assert ".catalogue-state" not in url and "nginx" not in url and "htaccess" not in url
     # every listed page exists as a file, or is a redirect rule
     rules = read(site, "_redirects") + read(site, "nginx-redirects-map.conf")

@@ -15,9 +15,9 @@ from playwright.sync_api import Page, expect
 
 IMAGE = "/viewer/S-BIAD9009/human_D03_3ch.ome.zarr/"
 PLATE = "/viewer/S-BIAD9009/human_plate.ome.zarr/"
-# what the security engineer's CSP allows: the site's own scripts, workers and wasm
+# what the site's CSP allows (catalogue/csp.py): the site's own scripts and workers
 CSP = (
-    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; "
+    "default-src 'self'; script-src 'self'; worker-src 'self'; "
     "style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'"
 )
 

@@ -1,7 +1,8 @@
 """``catalogue serve``: a small static server for local preview, with the site's 404 page.
 
 Production sites are served by a real web server (nginx, Apache, object storage);
-this exists so that a maintainer sees search working (Pagefind needs HTTP, not file://).
+this exists so that a maintainer sees search, file tables and the viewer working (their
+scripts fetch files, which browsers refuse over file://).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         ".js": "text/javascript",
         ".json": "application/json",
         ".wasm": "application/wasm",
-        ".pf_meta": "application/octet-stream",
     }
 
     def end_headers(self) -> None:

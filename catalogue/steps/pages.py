@@ -1,7 +1,7 @@
 """HTML pages: home, browse, one per study, search, 404.
 
-Only study pages carry ``data-pagefind-body``, so the search index holds studies and
-nothing else; a page that is never written (embargoed study) can never be indexed.
+The search index (``steps/query_index.py``) is built from the model, not from these
+pages, so it holds public studies and nothing else.
 """
 
 from __future__ import annotations
