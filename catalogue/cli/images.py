@@ -191,24 +191,46 @@ def harvest(
     "--jobs",
     type=click.IntRange(1, 256),
     default=None,
-    help="Threads reading and writing chunks (default: one per core).",
+    help="Threads (or dask-local workers) reading and writing chunks (default: one per core).",
 )
-def convert(path: Path, out: Path, ngff: str, tile: int, overwrite: bool, jobs: int | None) -> None:
+@click.option(
+    "--executor",
+    default="local",
+    show_default=True,
+    metavar="SPEC",
+    help="Where chunks are computed: local (threads), dask-local or dask://HOST:PORT.",
+)
+def convert(
+    path: Path,
+    out: Path,
+    ngff: str,
+    tile: int,
+    overwrite: bool,
+    jobs: int | None,
+    executor: str,
+) -> None:
     """Convert an image (TIFF, LSM, ND2, LIF, CZI, MRC, PNG, …) to an OME-Zarr pyramid.
 
-    Chunks are read and written in parallel with Dask; channel names and colours,
-    physical pixel sizes and display windows are kept in the NGFF metadata. The result
-    appears only when complete (written beside OUT, then renamed).
+    Chunks are read and written in parallel with Dask, on local threads or on a Dask
+    cluster (--executor; its workers must see PATH and OUT at the same paths); channel
+    names and colours, physical pixel sizes, the frame interval and display windows are
+    kept in the NGFF metadata. The result appears only when complete (written beside
+    OUT, then renamed).
 
     Example: catalogue convert content/data/S-BIAD1/worm.tif -o /tmp/worm.ome.zarr
     """
-    from catalogue.imaging.convert import ConvertError
+    from catalogue.imaging.convert import ConvertError, scheduler
     from catalogue.imaging.convert import convert as run
+    from catalogue.pipeline.executors import ExecutorError, scheduler_address
 
+    if executor not in ("local", "dask-local"):
+        try:
+            scheduler_address(executor)
+        except ExecutorError as exc:
+            raise click.BadParameter(str(exc), param_hint="--executor") from None
     try:
-        import dask
-
-        with dask.config.set(scheduler="threads", num_workers=jobs or os.cpu_count() or 1):
+        with scheduler(executor, jobs or os.cpu_count() or 1) as where:
+            click.echo(f"convert: chunks computed on {where}", err=True)
             result = run(
                 path,
                 out,
@@ -221,7 +243,7 @@ def convert(path: Path, out: Path, ngff: str, tile: int, overwrite: bool, jobs: 
         raise click.ClickException(
             "conversion needs ome-zarr and dask: pip install 'catalogue[convert]'"
         ) from None
-    except ConvertError as exc:
+    except (ConvertError, ExecutorError) as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"{path}: {exc.strerror or exc}") from None

@@ -15,12 +15,15 @@ so a failed conversion leaves nothing half-written.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import hashlib
 import math
 import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,27 +66,61 @@ def _writer() -> tuple[Any, Any, Any]:
     return da, ngff_format, write_image
 
 
-def _tiff_array(path: Path, da: Any) -> Any:
-    """TIFF series 0, full resolution, as (t, c, z, y, x) without reading pixels."""
+class _TiffSource:
+    """TIFF series 0, level 0, as an array-like that pickles as its path and shape.
+
+    tifffile's zarr view holds an open file and locks, which cannot travel to a Dask
+    worker in another process; this object can. Each process opens the file on its
+    first read and keeps it open (``_tiff_view``), so a worker parses the TIFF once,
+    not once per chunk.
+    """
+
+    def __init__(self, path: Path, shape: tuple[int, ...], dtype: Any):
+        st = path.stat()
+        self.path = str(path.absolute())
+        self.stamp = (st.st_size, st.st_mtime_ns)
+        self.shape = tuple(int(n) for n in shape)
+        self.dtype = np.dtype(dtype)
+        self.ndim = len(self.shape)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        return np.asarray(_tiff_view(self.path, self.stamp)[key])
+
+
+@functools.lru_cache(maxsize=8)
+def _tiff_view(path: str, stamp: tuple[int, int]) -> Any:
+    """One zarr view per file and process (``stamp`` makes a changed file a new entry)."""
     import tifffile
     import zarr
+
+    return zarr.open(tifffile.imread(path, aszarr=True, series=0, level=0), mode="r")
+
+
+def _tiff_array(path: Path, da: Any, tile: int) -> Any:
+    """TIFF series 0, full resolution, as (t, c, z, y, x) without reading pixels."""
+    import tifffile
 
     with tifffile.TiffFile(path) as tif:
         if not tif.series:
             raise ConvertError(f"{path}: no image found in the TIFF")
         series = tif.series[0]
-        axes = series.axes
-    store = tifffile.imread(path, aszarr=True, series=0, level=0)
-    array = da.from_zarr(zarr.open(store, mode="r"))
+        axes, shape, dtype = series.axes, series.shape, series.dtype
+    chunks = tuple(
+        min(tile, n) if name in "YX" else n if name == "S" else 1
+        for name, n in zip(axes, shape, strict=True)
+    )
+    source = _TiffSource(path, shape, dtype)
+    name = "tiff-" + hashlib.sha256(repr((source.path, source.stamp)).encode()).hexdigest()[:16]
+    array = da.from_array(source, chunks=chunks, name=name, meta=np.empty((0,) * len(shape), dtype))
     # fold tifffile's other axis letters (I image, Q unknown, …) into T, S into C
     names = list(axes)
-    for index, name in enumerate(names):
-        if name == "S":
+    for index, letter in enumerate(names):
+        if letter == "S":
             names[index] = "c"
-        elif name not in "TCZYX":
+        elif letter not in "TCZYX":
             names[index] = "t"
         else:
-            names[index] = name.lower()
+            names[index] = letter.lower()
     for axis in AXES:
         if names.count(axis) > 1:  # e.g. C and S: merge by reshaping adjacent axes
             first = names.index(axis)
@@ -91,9 +128,9 @@ def _tiff_array(path: Path, da: Any) -> Any:
             if second != first + 1:
                 array = da.moveaxis(array, second, first + 1)
                 names.insert(first + 1, names.pop(second))
-            shape = list(array.shape)
-            shape[first : first + 2] = [shape[first] * shape[first + 1]]
-            array = array.reshape(shape)
+            merged = list(array.shape)
+            merged[first : first + 2] = [merged[first] * merged[first + 1]]
+            array = array.reshape(merged)
             names.pop(first + 1)
     for axis in AXES:
         if axis not in names:
@@ -102,30 +139,46 @@ def _tiff_array(path: Path, da: Any) -> Any:
     return da.transpose(array, [names.index(axis) for axis in AXES])
 
 
-def _read_plane(path: str, kind: str, c: int, z: int, t: int, lock: Any) -> np.ndarray:
-    """One plane, opened afresh: a task that any Dask worker can run."""
-    with lock, open_stack(Path(path), kind) as stack:
-        return np.ascontiguousarray(stack.plane(c, z, t))
+# Vendor readers are not thread-safe on one file; one lock per process (a lock object
+# cannot be sent to a Dask worker, a module global needs not be).
+_STACK_LOCK = threading.Lock()
+
+
+class _StackSource:
+    """A ND2/LIF/CZI/MRC file as a (t, c, z, y, x[, s]) array-like that pickles as its
+    path: every read opens the file in the process doing it, one plane at a time."""
+
+    def __init__(self, path: Path, kind: str, sizes: dict[str, int], dtype: Any, samples: int):
+        self.path = str(path.absolute())
+        self.kind = kind
+        self.shape = (sizes["T"], sizes["C"], sizes["Z"], sizes["Y"], sizes["X"]) + (
+            (samples,) if samples > 1 else ()
+        )
+        self.dtype = np.dtype(dtype)
+        self.ndim = len(self.shape)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        key = key if isinstance(key, tuple) else (key,)
+        key = key + (slice(None),) * (self.ndim - len(key))
+        ranges = [range(*k.indices(n)) for k, n in zip(key, self.shape, strict=True)]
+        out = np.empty(tuple(len(r) for r in ranges), dtype=self.dtype)
+        with _STACK_LOCK, open_stack(Path(self.path), self.kind) as stack:
+            for i, t in enumerate(ranges[0]):  # planes: (y, x[, s]) is sliced after reading
+                for j, c in enumerate(ranges[1]):
+                    for k, z in enumerate(ranges[2]):
+                        out[i, j, k] = np.asarray(stack.plane(c, z, t))[key[3:]]
+        return out
 
 
 def _stack_array(path: Path, kind: str, da: Any) -> Any:
-    import dask
-
     with open_stack(path, kind) as stack:
         sizes, dtype, samples = dict(stack.sizes), stack.dtype, stack.samples
-    lock = threading.Lock()  # vendor readers are not thread-safe on one file
-    rows = []
-    for t in range(sizes["T"]):
-        channels = []
-        for c in range(sizes["C"]):
-            planes = []
-            for z in range(sizes["Z"]):
-                shape = (sizes["Y"], sizes["X"]) + ((samples,) if samples > 1 else ())
-                task = dask.delayed(_read_plane)(str(path), kind, c, z, t, lock)
-                planes.append(da.from_delayed(task, shape=shape, dtype=dtype))
-            channels.append(da.stack(planes))
-        rows.append(da.stack(channels))
-    array = da.stack(rows)  # t, c, z, y, x[, s]
+    source = _StackSource(path, kind, sizes, dtype, samples)
+    name = f"{kind.lower()}-" + hashlib.sha256(source.path.encode()).hexdigest()[:16]
+    chunks = (1, 1, 1) + source.shape[3:]
+    array = da.from_array(
+        source, chunks=chunks, name=name, meta=np.empty((0,) * source.ndim, dtype)
+    )
     if samples > 1:  # RGB: samples become channels
         array = da.moveaxis(array, -1, 2)
         array = array.reshape(
@@ -143,7 +196,7 @@ def _pillow_array(path: Path, da: Any) -> Any:
     return da.from_array(data[None, :, None])
 
 
-def source_array(path: Path) -> tuple[Any, dict[str, Any]]:
+def source_array(path: Path, tile: int = 256) -> tuple[Any, dict[str, Any]]:
     """The image as a lazy (t, c, z, y, x) Dask array, and its ``inspect`` record."""
     da, _, _ = _writer()
     try:
@@ -156,7 +209,7 @@ def source_array(path: Path) -> tuple[Any, dict[str, Any]]:
     if not record.get("readable"):
         raise ConvertError(f"{path}: cannot read: {record.get('warning')}")
     if kind == "TIFF":
-        array = _tiff_array(path, da)
+        array = _tiff_array(path, da, tile)
     elif kind in STACK_FORMATS:
         array = _stack_array(path, kind, da)
     else:
@@ -184,12 +237,13 @@ def convert(
     da, ngff_format, write_image = _writer()
     import zarr
 
-    path, out = Path(path), Path(out)
+    # absolute: a Dask worker in another directory writes the same folder
+    path, out = Path(path).absolute(), Path(out).absolute()
     if out.exists() and not overwrite:
         raise ConvertError(f"{out}: already exists (use --overwrite to replace it)")
     if ngff_version not in ("0.4", "0.5"):
         raise ConvertError(f"NGFF version must be 0.4 or 0.5, not {ngff_version}")
-    array, record = source_array(path)
+    array, record = source_array(path, tile)
     t, c, z, y, x = array.shape
     chunks = (1, 1, 1, min(tile, y), min(tile, x))
     array = array.rechunk(chunks)
@@ -203,6 +257,10 @@ def convert(
         if entry and unit:
             scale[axis] = float(entry["value"])
             units[axis] = unit
+    interval = record.get("frame_interval") or {}
+    if t > 1 and interval.get("unit") == "s" and interval.get("value"):
+        scale["t"] = float(interval["value"])
+        units["t"] = "second"
     names = [ch.get("name") for ch in record.get("channels") or []]
     colours = [ch.get("colour") for ch in record.get("channels") or []]
     default = palette(c)
@@ -253,6 +311,33 @@ def convert(
     return Converted(out, tuple(int(n) for n in array.shape), shapes, ngff_version)
 
 
+@contextlib.contextmanager
+def scheduler(spec: str | None, jobs: int) -> Iterator[str]:
+    """Where the chunks of a conversion are computed, named for the user.
+
+    ``local``: ``jobs`` threads of this process. ``dask-local`` or ``dask://HOST:PORT``
+    (see ``catalogue.pipeline.executors``): the tasks of the Dask graph go to that
+    cluster's workers, which open the source file themselves (the graph carries only
+    its path, shape and region bounds) and write their chunks into the output folder,
+    so that folder must be on a file system the workers share, at the same path.
+    """
+    import dask
+
+    from catalogue.pipeline.executors import DaskExecutor, open_executor
+
+    if (spec or "local") == "local":
+        with dask.config.set(scheduler="threads", num_workers=max(1, jobs)):
+            yield f"local ({max(1, jobs)} threads)"
+        return
+    executor = open_executor(spec, jobs)
+    try:
+        assert isinstance(executor, DaskExecutor)
+        with dask.config.set(scheduler=executor.client):
+            yield executor.name
+    finally:
+        executor.close()
+
+
 def _finish(root: Path, channels: int) -> list[tuple[int, ...]]:
     """Display windows from the smallest level (what a viewer shows first)."""
     import zarr
@@ -283,4 +368,4 @@ def _finish(root: Path, channels: int) -> list[tuple[int, ...]]:
     return shapes
 
 
-__all__ = ["ConvertError", "Converted", "convert", "source_array"]
+__all__ = ["ConvertError", "Converted", "convert", "scheduler", "source_array"]

@@ -184,12 +184,28 @@ def _lsm(meta: dict[str, Any], dims: dict[str, int]) -> dict[str, Any]:
 
 
 def _imagej(meta: dict[str, Any], dims: dict[str, int]) -> dict[str, Any]:
-    """ImageJ hyperstacks: channel labels (``Labels``) and the frame interval."""
+    """ImageJ hyperstacks: channel labels (``Labels``), colours (the channels' LUTs),
+    display ranges and the frame interval."""
+    from catalogue.imaging.tiff import lut_colour
+
     out: dict[str, Any] = {}
     labels = meta.get("Labels")
     channels = dims.get("C", 1)
-    if isinstance(labels, list) and channels > 1 and len(labels) >= channels:
-        out["channels"] = [{"name": str(label), "colour": None} for label in labels[:channels]]
+    luts = meta.get("LUTs")
+    luts = luts if isinstance(luts, list) else []
+    colours = [lut_colour(lut) for lut in luts[:channels]] if len(luts) >= channels else []
+    names: list[Any] = labels if isinstance(labels, list) else []
+    named = channels > 1 and len(names) >= channels
+    if named or (channels > 1 and any(colours)):
+        out["channels"] = []
+        for index in range(channels):
+            colour = colours[index] if index < len(colours) else None
+            out["channels"].append(
+                {
+                    "name": str(names[index]) if named else None,
+                    "colour": "#{:02X}{:02X}{:02X}".format(*colour) if colour else None,
+                }
+            )
     if _float(meta.get("finterval")):
         out["frame_interval"] = {"value": _float(meta.get("finterval")), "unit": "s"}
     return out

@@ -75,7 +75,9 @@ def render_tiff(path: Path, settings: ThumbnailSettings) -> Image.Image:
         low, high = settings.low_percentile, settings.high_percentile
         if rgb:
             return colour_image(planes[0], target, low, high)
-        colours = (ome_colours(tif, channels) if used > 1 else None) or palette(used)
+        colours = (
+            (ome_colours(tif, channels) or imagej_colours(tif, channels)) if used > 1 else None
+        ) or palette(used)
         image = composite(planes, colours, target, low, high)
         if used == 1 and photometric == tifffile.PHOTOMETRIC.MINISWHITE:
             image = ImageOps.invert(image)
@@ -345,3 +347,30 @@ def ome_colours(tif: tifffile.TiffFile, channels: int) -> list[Colour] | None:
         ((v >> 24) & 255, (v >> 16) & 255, (v >> 8) & 255) for v in values
     ]
     return usable_colours(colours, channels)
+
+
+def lut_colour(lut: object) -> Colour | None:
+    """The colour an ImageJ channel LUT ramps to, when it is a plain ramp from black.
+
+    ImageJ composites store one 3 × 256 lookup table per channel; a ramp from black to
+    one colour (red, green, magenta, …) is that channel's display colour. Other tables
+    (fire, inverted grey) name no single colour.
+    """
+    table = np.asarray(lut)
+    if table.shape != (3, 256):
+        return None
+    top = table[:, 255].astype(np.float64)
+    ramp = np.outer(top, np.arange(256) / 255.0)
+    if not top.any() or np.abs(table.astype(np.float64) - ramp).max() > 2:
+        return None
+    r, g, b = (int(v) for v in top)
+    return (r, g, b)
+
+
+def imagej_colours(tif: tifffile.TiffFile, channels: int) -> list[Colour] | None:
+    """Channel colours of an ImageJ hyperstack's LUTs, if usable (``usable_colours``)."""
+    meta = tif.imagej_metadata if tif.is_imagej else None
+    luts = (meta or {}).get("LUTs")
+    if not isinstance(luts, list):
+        return None
+    return usable_colours([lut_colour(lut) for lut in luts], channels)
