@@ -154,6 +154,15 @@ class Brand(Record):
 LOGO_TYPES = (".svg", ".png", ".webp", ".jpg", ".jpeg")
 
 
+class ConversionSettings(Record):
+    """OME-Zarr conversion inside ``catalogue build`` of the images of datasets marked
+    ``convert: ome-zarr`` (see catalogue.steps.conversion); off unless ``in_build``."""
+
+    in_build: bool = False
+    folder: str | None = None  # cache of conversions; relative to the content folder
+    ngff: Literal["0.5", "0.4"] = "0.5"
+
+
 class DepositSettings(Record):
     """Where the deposit form (/deposit/) sends a finished study.yaml: the archive's git
     repository, for a new-file (pull request) link; without it the form offers download
@@ -178,6 +187,8 @@ class Site(Record):
     viewers: Viewers = Viewers()
     brand: Brand = Brand()
     deposit: DepositSettings = DepositSettings()
+    # build-time settings, not part of what pages show (exclude: page digests unchanged)
+    conversion: ConversionSettings = Field(default=ConversionSettings(), exclude=True)
     # Defaults for what a record may leave out (docs/content-format.md, "Site defaults"):
     # the licence the source archive applies when a study states none (a warning names
     # each study it is applied to), and the pattern of the DOIs the archive mints.

@@ -191,3 +191,65 @@ def test_converted_volume_has_a_z_slider(page: tuple[Page, list[str]], converted
         pg.wait_for_timeout(100)
     assert pg.evaluate(PIXELS, ".omz-canvas") != middle  # another plane is shown
     assert not real(problems), problems
+
+
+@pytest.fixture(scope="module")
+def built_conversion(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A site whose build converted a real ImageJ hyperstack (site.yaml
+    conversion.in_build, dataset convert: ome-zarr): 2 channels, 3 Z, 2 T."""
+    import shutil
+
+    import yaml
+
+    from .conftest import ROOTS, build_site
+    from .ngff import SAMPLES
+
+    base = tmp_path_factory.mktemp("built-conversion")
+    content = base / "content"
+    shutil.copytree(ROOTS / "minimal" / "content", content)
+    source = SAMPLES / "imagej_hyperstack_tzcyx.tiff"
+    shutil.copy(source, content / "data" / "S-BIAD1" / "hela.tif")
+    manifest = content / "studies" / "S-BIAD1" / "images.files.tsv"
+    manifest.write_text(
+        manifest.read_text(encoding="utf-8") + f"hela.tif\t{source.stat().st_size}\t\t\n",
+        encoding="utf-8",
+    )
+    study_file = content / "studies" / "S-BIAD1" / "study.yaml"
+    study = yaml.safe_load(study_file.read_text(encoding="utf-8"))
+    study["datasets"][0]["convert"] = "ome-zarr"
+    study_file.write_text(yaml.safe_dump(study, sort_keys=False), encoding="utf-8")
+    site_file = content / "site.yaml"
+    site_file.write_text(
+        site_file.read_text(encoding="utf-8") + "conversion: {in_build: true}\n", encoding="utf-8"
+    )
+    build_site(content, base / "site")
+    handler = partial(_CSPHandler, directory=str(base / "site"))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_hyperstack_converted_by_the_build_opens_with_z_and_t(
+    page: tuple[Page, list[str]], built_conversion: str
+) -> None:
+    pg, problems = page
+    pg.goto(built_conversion + "/studies/S-BIAD1/files/images/page/1/")
+    link = pg.locator('a[href="/viewer/S-BIAD1/hela.tif/"]')
+    assert link.inner_text() == "Zoomable viewer"
+    link.click()
+    assert pg.url == built_conversion + "/viewer/S-BIAD1/hela.tif/"
+    ready(pg)
+    first = pg.evaluate(PIXELS, ".omz-canvas")
+    assert first["lit"] > 0.02 and first["colours"] > 10, first
+    assert pg.locator("input.omz-z").get_attribute("max") == "2"
+    t = pg.locator("input.omz-t")
+    assert t.get_attribute("max") == "1"
+    t.evaluate("(e) => { e.value = '1'; e.dispatchEvent(new Event('input')); }")
+    for _ in range(50):  # the other time point's chunks arrive asynchronously
+        if pg.evaluate(PIXELS, ".omz-canvas") != first:
+            break
+        pg.wait_for_timeout(100)
+    assert pg.evaluate(PIXELS, ".omz-canvas") != first  # another time point is shown
+    assert not real(problems), problems

@@ -261,6 +261,8 @@ def convert(
     if t > 1 and interval.get("unit") == "s" and interval.get("value"):
         scale["t"] = float(interval["value"])
         units["t"] = "second"
+    if scale:  # the others are 1 (ome-zarr's default, said here so that it does not warn)
+        scale = {axis: scale.get(axis, 1.0) for axis in AXES}
     names = [ch.get("name") for ch in record.get("channels") or []]
     colours = [ch.get("colour") for ch in record.get("channels") or []]
     default = palette(c)

@@ -35,6 +35,15 @@ from catalogue.steps.assets import asset_steps, brand_steps
 from catalogue.steps.bulk import bulk_steps
 from catalogue.steps.citations import citation_steps
 from catalogue.steps.context import RenderContext, site_root
+from catalogue.steps.conversion import (
+    Conversion,
+    ConversionRefused,
+    conversion_folder,
+    conversion_steps,
+    converted,
+    forget_lost,
+    prune,
+)
 from catalogue.steps.croissant import croissant_steps
 from catalogue.steps.deposit import deposit_steps
 from catalogue.steps.files import file_steps
@@ -47,7 +56,7 @@ from catalogue.steps.stats import stats_steps
 from catalogue.steps.thumbnails import file_thumbnail_steps, resolve_thumbs, thumbnail_steps
 from catalogue.steps.urllist import urllist_steps
 from catalogue.steps.viewer import LABEL as VIEWER_LABEL
-from catalogue.steps.viewer import viewer_images, viewer_steps, viewer_url
+from catalogue.steps.viewer import viewer_images, viewer_steps, viewer_url, zarr_files
 from catalogue.versions import Versions, read_history
 
 Echo = Callable[[str], None]
@@ -262,6 +271,16 @@ def run_build(options: BuildOptions, echo: Echo) -> bool:
     if history.note:
         echo(f"versions: {history.note}")
     jobs = options.jobs or os.cpu_count() or 1
+    convert_into: Path | None = None  # site.yaml conversion.in_build: OME-Zarr cache folder
+    if catalogue.site.conversion.in_build:
+        try:
+            convert_into = conversion_folder(
+                catalogue.site.conversion.folder, options.content, options.out
+            )
+        except ConversionRefused as exc:
+            echo(f"error: {exc}")
+            echo(f"build: stopped; {_kept(options.out)}")
+            return False
     old, reason = (BuildState(), "--clean") if options.clean else load_state(options.out)
     if reason:
         echo(f"build: full rebuild ({reason})")
@@ -284,9 +303,16 @@ def run_build(options: BuildOptions, echo: Echo) -> bool:
             f_steps, file_used = file_thumbnail_steps(
                 catalogue, options.content, new.sources, images
             )
+            c_steps: list[Step] = []
+            conversions: list[Conversion] = []
+            if convert_into is not None:
+                c_steps, conversions = conversion_steps(
+                    catalogue, options.content, convert_into, new.sources
+                )
+                forget_lost(conversions, old.steps)
             with LazyExecutor(options.executor, jobs) as executor:
                 _execute(
-                    plan([*t_steps, *f_steps]),
+                    plan([*t_steps, *f_steps, *c_steps]),
                     staging,
                     old,
                     new,
@@ -302,6 +328,10 @@ def run_build(options: BuildOptions, echo: Echo) -> bool:
             file_thumbs = resolve_thumbs(file_used, new.steps, root)
             viewers = zarr_links(catalogue, options.content, images)
             own = viewer_images(catalogue.site, options.content, images)
+            for item in converted(conversions):  # served from the conversion folder
+                files = zarr_files(item.target)
+                if files:
+                    own.append((item.accession, item.path, item.target, files))
             for acc, path, _, _ in own:  # the site's own viewer first
                 link = (VIEWER_LABEL, viewer_url(root, acc, path))
                 viewers[(acc, path)] = (link, *viewers.get((acc, path), ()))
@@ -348,6 +378,8 @@ def run_build(options: BuildOptions, echo: Echo) -> bool:
                 "steps": tally.run + tally.reused,
             }
             fingerprint.record(options.out, options.out / STATE_FILE, fp, report)
+            if convert_into is not None:
+                prune(convert_into, conversions)
     except StepsFailed as exc:
         for step_id, why in exc.failures:
             echo(f"error: step {step_id} failed: {why}")
