@@ -292,3 +292,252 @@ TARGETS: list[tuple[str, Any, Callable[..., Any]]] = [
     ("ledger", ledgers(), lambda d: check_tree_file("accessions.tsv", d)),
     ("PageTab", damaged_pagetab(), lambda nd: check_pagetab(*nd)),
 ]
+
+
+# --- the EMPIAR and IDR importers --------------------------------------------------------
+
+EMPIAR = ROOT / "data" / "empiar"
+EMPIAR_JSON = [EMPIAR / "EMPIAR-10934.api.json", EMPIAR / "deposition-working_example.json"]
+IDR = sorted(p for p in (ROOT / "data" / "idr").iterdir() if p.is_dir())
+# what a hostile record may carry in any text: markup, links to scripts, paths out of
+# the content tree, numbers too large for anything, a YAML document of its own
+HOSTILE = [
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "[x](javascript:alert(1))",
+    "../../../../etc/passwd",
+    "/etc/passwd",
+    "..",
+    "S-BIAD1/../../x",
+    "=cmd|' /C calc'!A0",
+    "9" * 400,
+    "1e400",
+    "-1",
+    "0",
+    "NaN",
+    "EMPIAR-99999999999999999999999",
+    "('OT', '<b>x</b>')",
+    "('T999', '')",
+    "--- !!python/object:os.system\n",
+    "{{ config }}",
+    "&amp;lt;script&amp;gt;",
+    "",
+    " ",
+]
+hostile_text = st.one_of(st.sampled_from(HOSTILE), nasty_text)
+hostile_values = st.recursive(
+    st.one_of(scalars, st.sampled_from(HOSTILE), st.integers(-(10**400), 10**400)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(hostile_text, inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@st.composite
+def truncated(draw: st.DrawFn, raw: bytes) -> bytes:
+    return raw[: draw(st.integers(0, max(len(raw) - 1, 0)))]
+
+
+@st.composite
+def damaged_empiar_json(draw: st.DrawFn) -> tuple[str, bytes]:
+    sample = draw(st.sampled_from(EMPIAR_JSON))
+    data = json.loads(sample.read_text(encoding="utf-8"))
+    for _ in range(draw(st.integers(1, 4))):
+        paths = [p for p in _nodes(data) if p]
+        if not paths:
+            break
+        path = draw(st.sampled_from(paths))
+        try:
+            data = _replace(data, path, draw(hostile_values))
+        except (KeyError, IndexError, TypeError):
+            continue
+    try:
+        text = json.dumps(data, ensure_ascii=draw(st.booleans()))
+    except ValueError:  # an integer beyond what json writes
+        text = sample.read_text(encoding="utf-8")
+    raw = text.encode("utf-8", "surrogatepass")
+    if draw(st.integers(0, 5)) == 0:
+        raw = draw(truncated(raw))
+    return f"{sample.stem}.json", raw
+
+
+XML_FRAGMENTS = [
+    '<!DOCTYPE entry [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+    '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">'
+    '<!ENTITY e "&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;"><!ENTITY f "&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;">'
+    '<!ENTITY g "&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;">]>',
+    '<!DOCTYPE entry [<!ENTITY x SYSTEM "file:///etc/passwd">]>',
+]
+
+
+@st.composite
+def damaged_empiar_xml(draw: st.DrawFn) -> tuple[str, bytes]:
+    import xml.etree.ElementTree as ET
+
+    sample = EMPIAR / "EMPIAR-10934.xml"
+    original = sample.read_text(encoding="utf-8")
+    how = draw(st.sampled_from(["text", "attribute", "remove", "truncate", "doctype", "bytes"]))
+    if how in ("text", "attribute", "remove"):
+        ET.register_namespace("", "http://pdbe.org/empiar")
+        root = ET.fromstring(original)
+        elements = list(root.iter())
+        for _ in range(draw(st.integers(1, 4))):
+            el = draw(st.sampled_from(elements))
+            value = draw(hostile_text)
+            if how == "text":
+                el.text = value
+            elif how == "attribute":
+                names = ["accessionCode", "units", "type", "authorORCID"]
+                el.set(draw(st.sampled_from(names)), value)
+            else:
+                for parent in elements:
+                    if el in list(parent):
+                        parent.remove(el)
+                        break
+        try:
+            raw = ET.tostring(root, encoding="utf-8")
+        except ValueError:
+            raw = original.encode()
+    elif how == "truncate":
+        raw = draw(truncated(original.encode()))
+    elif how == "doctype":
+        fragment = draw(st.sampled_from(XML_FRAGMENTS))
+        body = original.replace("<title>", "<title>&" + draw(st.sampled_from("gx")) + ";", 1)
+        raw = (fragment + "\n" + body).encode()
+    else:
+        data = bytearray(original.encode())
+        for _ in range(draw(st.integers(1, 8))):
+            at = draw(st.integers(0, len(data)))
+            data[at:at] = draw(st.binary(min_size=1, max_size=4))
+        raw = bytes(data)
+    return "EMPIAR-10934.xml", raw
+
+
+@st.composite
+def damaged_idr(draw: st.DrawFn) -> tuple[str, dict[str, bytes]]:
+    """An IDR study folder (as files relative to it) with its study file or one of its
+    annotation tables damaged."""
+    sample = draw(st.sampled_from(IDR))
+    files = {
+        str(p.relative_to(sample)): p.read_bytes() for p in sorted(sample.rglob("*")) if p.is_file()
+    }
+    names = sorted(n for n in files if n.endswith(("-study.txt", "-annotation.csv")))
+    for _ in range(draw(st.integers(1, 3))):
+        name = draw(st.sampled_from(names))
+        sep = "\t" if name.endswith(".txt") else ","
+        lines = files[name].decode("utf-8-sig", "replace").splitlines()
+        how = draw(st.sampled_from(["cell", "line", "truncate", "bytes", "huge", "empty"]))
+        if how == "cell" and lines:
+            i = draw(st.integers(0, len(lines) - 1))
+            cells = lines[i].split(sep)
+            j = draw(st.integers(0, len(cells) - 1))
+            cells[j] = draw(hostile_text).replace(sep, " ")
+            lines[i] = sep.join(cells)
+            raw = "\n".join(lines).encode("utf-8", "surrogatepass")
+        elif how == "line":
+            i = draw(st.integers(0, len(lines)))
+            key = draw(
+                st.sampled_from(
+                    [
+                        "Comment[IDR Screen Name]",
+                        "Comment[IDR Experiment Name]",
+                        "Screen Number",
+                        "Experiment Number",
+                        "Study Title",
+                        "Study Public Release Date",
+                        "Study License",
+                        "Study Organism Term Accession",
+                        "Study External URL",
+                        "Study Person ORCID",
+                    ]
+                )
+            )
+            lines.insert(i, f"{key}{sep}{draw(hostile_text)}")
+            raw = "\n".join(lines).encode("utf-8", "surrogatepass")
+        elif how == "truncate":
+            raw = draw(truncated(files[name]))
+        elif how == "bytes":
+            data = bytearray(files[name])
+            for _ in range(draw(st.integers(1, 8))):
+                at = draw(st.integers(0, len(data)))
+                data[at:at] = draw(st.binary(min_size=1, max_size=4))
+            raw = bytes(data)
+        elif how == "huge":
+            i = draw(st.integers(0, max(len(lines) - 1, 0)))
+            lines.insert(i, sep.join(["x" * 200_000, "y"]))
+            raw = "\n".join(lines).encode()
+        else:
+            raw = b""
+        files[name] = raw
+    return sample.name, files
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
+
+
+def _check_import(args: list[str], work: Path, content: Path) -> None:
+    """Run an import command as a user would; what it may write and say."""
+    from click.testing import CliRunner
+
+    from catalogue.cli import main
+
+    before = _snapshot(work)
+    result = CliRunner().invoke(
+        main, [*args, "--content", str(content), "--today", TODAY.isoformat()]
+    )
+    assert result.exit_code in (0, 1), (result.exit_code, result.output, result.exception)
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        result.output,
+        result.exception,
+    )
+    assert "Traceback" not in result.output, result.output
+    if result.exit_code == 1:
+        # every failure names a file (and a line where it has one) and a problem code
+        assert re.search(r"(^|\n)\S.*?(:\d+)*: [EW]\d{3} ", result.output), result.output
+    after = _snapshot(work)
+    changed = {n for n in set(before) | set(after) if before.get(n) != after.get(n)}
+    for name in changed:
+        # only the new study and the ledger; no temporary file left behind
+        assert name == "content/accessions.tsv" or re.match(
+            r"^content/studies/S-BIAD([3-9]|\d\d+)/[^/]+$", name
+        ), (name, result.output)
+        assert not name.rsplit("/", 1)[-1].startswith("."), name if name in after else None
+    studies = sorted((content / "studies").glob("*/")) if (content / "studies").is_dir() else []
+    for folder in studies:
+        if folder.name not in {"S-BIAD1", "S-BIAD2"}:  # the minimal tree's own
+            assert (folder / "study.yaml").is_file(), f"half a study: {sorted(folder.iterdir())}"
+    if result.exit_code == 0 or any(n.endswith("study.yaml") for n in changed):
+        from catalogue.readers.tree import load
+
+        _, problems = load(content, TODAY)
+        assert_problems(problems, {"study.yaml", ".tsv", "site.yaml", "accessions.tsv"})
+
+
+def check_empiar(name: str, data: bytes) -> None:
+    with tree() as content:
+        entry = content.parent / "input" / name
+        entry.parent.mkdir()
+        entry.write_bytes(data)
+        _check_import(["import-empiar", str(entry)], content.parent, content)
+
+
+def check_idr(name: str, files: dict[str, bytes]) -> None:
+    with tree() as content:
+        folder = content.parent / "input" / name
+        for rel, raw in files.items():
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            (folder / rel).write_bytes(raw)
+        _check_import(["import-idr", str(folder)], content.parent, content)
+
+
+TARGETS += [
+    ("EMPIAR JSON", damaged_empiar_json(), lambda nd: check_empiar(*nd)),
+    ("EMPIAR XML", damaged_empiar_xml(), lambda nd: check_empiar(*nd)),
+    ("IDR", damaged_idr(), lambda nd: check_idr(*nd)),
+]

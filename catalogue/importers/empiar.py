@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -153,9 +154,22 @@ def _float(value: Any) -> float | None:
         return None
 
 
+def _objects(value: Any) -> list[dict[str, Any]]:
+    """The objects of a list a record should hold; anything else in their place (a
+    record edited by hand, or damaged) is skipped rather than failing on it."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _order(value: dict[str, Any]) -> int:
+    order = value.get("order_id")
+    return order if isinstance(order, int) and not isinstance(order, bool) else 0
+
+
 def _text(value: Any) -> str | None:
     """Trimmed text; EMPIAR escapes some entities twice (``&amp;amp;``), undone here."""
     text = " ".join(str(value).split()) if value is not None else ""
+    # a JSON escape may encode half a surrogate pair, which no file can hold
+    text = text.encode("utf-8", "replace").decode("utf-8")
     for _ in range(2):
         if "&" in text:
             text = html.unescape(text)
@@ -169,7 +183,11 @@ def _size(value: Any, units: str | None = None) -> int | None:
     if not m:
         return None
     unit = (m.group(2) or units or "B").upper()
-    return int(float(m.group(1)) * UNITS.get(unit, 1)) if unit in UNITS else None
+    try:
+        size = float(m.group(1)) * UNITS[unit]
+    except (KeyError, ValueError):  # no unit we know, or "1.2.3"
+        return None
+    return int(size) if math.isfinite(size) else None
 
 
 def _xml_person(el: ET.Element) -> dict[str, Any]:
@@ -308,7 +326,7 @@ def read_json_entry(data: dict[str, Any], path: Path) -> Entry:
     """The REST API's record of one entry, or a deposition: the same field names."""
     form = "api"
     accession = None
-    if len(data) == 1 and re.match(r"^EMPIAR-\d+$", next(iter(data))):
+    if len(data) == 1 and re.match(r"^EMPIAR-[0-9]+$", next(iter(data))):
         accession, data = next(iter(data.items()))
         if not isinstance(data, dict):
             raise EmpiarError(f"{path}:1: E091 {accession}: expected an object")
@@ -336,17 +354,15 @@ def read_json_entry(data: dict[str, Any], path: Path) -> Entry:
         size=_size(data.get("dataset_size")),
         size_text=_text(data.get("dataset_size")),
     )
-    for a in sorted(data.get("authors") or [], key=lambda a: a.get("order_id") or 0):
-        if isinstance(a, dict):
-            entry.authors.append(
-                {"name": _json_author_name(a.get("name")), "orcid": a.get("author_orcid")}
-            )
+    for a in sorted(_objects(data.get("authors")), key=_order):
+        entry.authors.append(
+            {"name": _json_author_name(a.get("name")), "orcid": _text(a.get("author_orcid"))}
+        )
     corresponding = data.get("corresponding_author")
     if isinstance(corresponding, dict):
         entry.people.append(("corresponding author", _json_person(corresponding)))
-    for pi in data.get("principal_investigator") or []:
-        if isinstance(pi, dict):
-            entry.people.append(("principal investigator", _json_person(pi)))
+    for pi in _objects(data.get("principal_investigator")):
+        entry.people.append(("principal investigator", _json_person(pi)))
     keys = {
         "cross_references": "EMDB",
         "biostudies_references": "BioImage Archive",
@@ -355,21 +371,21 @@ def read_json_entry(data: dict[str, Any], path: Path) -> Entry:
         "pdb_references": "PDB",
     }
     for key, kind in keys.items():
-        for ref in data.get(key) or []:
+        refs = data.get(key)
+        for ref in refs if isinstance(refs, list) else []:
             name = _text(ref.get("name") if isinstance(ref, dict) else ref)
             if name:
                 entry.references.append((_ref_kind(name, kind), name))
-    for wf in data.get("workflows") or []:
-        if isinstance(wf, dict) and _text(wf.get("url")):
+    for wf in _objects(data.get("workflows")):
+        if _text(wf.get("url")):
             entry.workflows.append(str(_text(wf.get("url"))))
-    for cit in data.get("citation") or data.get("citations") or []:
-        if not isinstance(cit, dict):
-            continue
+    for cit in _objects(data.get("citation") or data.get("citations")):
+        listed = cit.get("authors")
         authors = [
             _json_author_name(a.get("name") if isinstance(a, dict) else a)
             for a in sorted(
-                cit.get("authors") or [],
-                key=lambda a: (a.get("order_id") or 0) if isinstance(a, dict) else 0,
+                listed if isinstance(listed, list) else [],
+                key=lambda a: _order(a) if isinstance(a, dict) else 0,
             )
         ]
         entry.citations.append(
@@ -383,9 +399,7 @@ def read_json_entry(data: dict[str, Any], path: Path) -> Entry:
                 "published": cit.get("published") is not False,
             }
         )
-    for s in data.get("imagesets") or []:
-        if not isinstance(s, dict):
-            continue
+    for s in _objects(data.get("imagesets")):
         entry.imagesets.append(
             ImageSet(
                 name=_text(s.get("name")) or "image set",

@@ -30,6 +30,7 @@ from catalogue.names import person, split_name
 from catalogue.pagetab.conversion import Manifest
 from catalogue.pagetab.importer import Imported
 from catalogue.pagetab.vocabulary import _date, _unique, normalise_license, slug
+from catalogue.paths import escapes
 from catalogue.readers.manifest import path_problem
 
 IDR = "https://idr.openmicroscopy.org"
@@ -53,6 +54,14 @@ class Section:
         return values[0] if values else None
 
 
+def _inside(path: Path, folder: Path) -> Path:
+    """``path``, unless a symbolic link leads it out of the study folder: a folder
+    downloaded from elsewhere must not import (and publish) a file of this machine."""
+    if escapes(path, folder):
+        raise IdrError(f"{path}: E043 symbolic link out of {folder}; refused")
+    return path
+
+
 def _values(cells: list[str]) -> list[str]:
     out = [" ".join(c.split()) for c in cells]
     while out and not out[-1]:
@@ -62,6 +71,7 @@ def _values(cells: list[str]) -> list[str]:
 
 
 def read_study_file(path: Path) -> list[Section]:
+    _inside(path, path.parent)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
@@ -115,9 +125,14 @@ def _annotation_manifest(dataset_id: str, csv_path: Path, kind: str) -> Manifest
         reader = csv.reader(fh)
         try:
             header = [h.strip() for h in next(reader)]
+            rows = list(reader)
         except StopIteration:
             raise IdrError(f"{csv_path}:1: E092 empty annotation table") from None
-        rows = list(reader)
+        except UnicodeDecodeError:
+            raise IdrError(f"{csv_path}:1: E048 file is not valid UTF-8") from None
+        except csv.Error as exc:  # a field over csv's limit, an unclosed quote at the end
+            line = max(reader.line_num, 1)
+            raise IdrError(f"{csv_path}:{line}: E092 annotation table unreadable: {exc}") from None
     keep = [i for i, h in enumerate(header) if h and not _SKIP.match(h)]
     # a column empty in every row carries nothing
     keep = [i for i in keep if any(i < len(r) and r[i].strip() for r in rows)]
@@ -146,13 +161,13 @@ def _annotation_manifest(dataset_id: str, csv_path: Path, kind: str) -> Manifest
 
 
 def _count_lines(path: Path) -> int:
-    with path.open(encoding="utf-8") as fh:
+    with path.open(encoding="utf-8", errors="replace") as fh:
         return sum(1 for line in fh if line.strip())
 
 
 def _formats(path: Path) -> list[str]:
     out: list[str] = []
-    with path.open(encoding="utf-8") as fh:
+    with path.open(encoding="utf-8", errors="replace") as fh:
         for line in fh:
             parts = line.rstrip("\n").split("\t")
             if len(parts) >= 2 and "." in parts[1].rsplit("/", 1)[-1]:
@@ -323,6 +338,8 @@ def _dataset(
     title_key = "Screen" if kind == "screen" else "Experiment"
     name = section.one(f"Comment[IDR {title_key} Name]") or ""
     sub = name.rsplit("/", 1)[-1] if "/" in name else f"{kind}{len(taken) + 1}"
+    if sub in (".", "..") or path_problem(sub):  # only a subfolder of the study's
+        sub = f"{kind}{len(taken) + 1}"
     letter = re.sub(r"^(screen|experiment)", "", sub)
     ds: dict[str, Any] = {"id": _unique(slug(f"{kind}-{letter}", kind), taken)}
     described = section.one(f"{title_key} Description")
@@ -337,10 +354,10 @@ def _dataset(
         facts.append(f"Organisation: {organisation}.")
     if facts:
         ds["description"] = " ".join(facts)
-    sub_folder = folder / sub
+    sub_folder = _inside(folder / sub, folder)
     annotation = sorted(sub_folder.glob("*-annotation.csv")) if sub_folder.is_dir() else []
     if annotation:
-        manifest = _annotation_manifest(ds["id"], annotation[0], kind)
+        manifest = _annotation_manifest(ds["id"], _inside(annotation[0], folder), kind)
         manifests.append(manifest)
         ds["files"] = f"{ds['id']}.files.tsv"
     else:
@@ -348,6 +365,8 @@ def _dataset(
     remote: dict[str, Any] = {"url": search, "where": "IDR"}
     plates = sorted(sub_folder.glob("*-plates.tsv")) if sub_folder.is_dir() else []
     paths = sorted(sub_folder.glob("*-filePaths.tsv")) if sub_folder.is_dir() else []
+    plates = [_inside(p, folder) for p in plates]
+    paths = [_inside(p, folder) for p in paths]
     if plates:
         remote["count"] = _count_lines(plates[0])
         remote["count_of"] = "plates"

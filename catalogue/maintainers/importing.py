@@ -35,10 +35,13 @@ class Stored:
     ledger: Path | None = None
 
 
-def _write(path: Path, text: str) -> None:
+def _write(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _manifest_text(columns: list[str], rows: list[list[str]]) -> str:
@@ -137,6 +140,26 @@ def store(
         old_copy = snapshot(folder)
     else:
         study = new
+    # every file is made before the first is written: a record that cannot be written
+    # (text no file can hold) fails here, with nothing of the study changed
+    files = {
+        f"{m.dataset}.files.tsv": _manifest_text(m.columns, m.rows).encode("utf-8")
+        for m in imported.manifests
+    }
+    files["study.yaml"] = dump_yaml(study).encode("utf-8")
+    files[BASELINE] = dump_yaml(new).encode("utf-8")
+    if not folder.exists():
+        # a new study appears whole or not at all: written aside, then renamed into place
+        staging = folder.with_name(f".{folder.name}.importing")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        try:
+            for name, data in files.items():
+                (staging / name).write_bytes(data)
+            staging.rename(folder)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        files = {}
     folder.mkdir(parents=True, exist_ok=True)
     wanted = {f"{m.dataset}.files.tsv" for m in imported.manifests}
     for name in _manifest_names(old) | _manifest_names(read_baseline(folder)):
@@ -144,11 +167,8 @@ def store(
         # belongs to a dataset a curator added stays
         if name not in wanted and name not in _manifest_names(study):
             (folder / name).unlink(missing_ok=True)
-    for manifest in imported.manifests:
-        path = folder / f"{manifest.dataset}.files.tsv"
-        _write(path, _manifest_text(manifest.columns, manifest.rows))
-    _write(folder / "study.yaml", dump_yaml(study))
-    _write(folder / BASELINE, dump_yaml(new))
+    for name, data in files.items():  # study.yaml after its manifests, the baseline last
+        _write(folder / name, data)
     changes: list[str] = []
     if old_copy is not None:
         changes = study_changes(old, study, old_copy, folder, today)
