@@ -16,9 +16,12 @@ What a page may show of a commit is decided here, from the model:
 - renames are followed only out of studies that may be named: a file moved (``git mv``)
   out of an embargoed study shows as added, with no older history, since its old path
   and the commits that touched only the embargoed study would name it;
-- in every other subject the accessions of studies that are not visible are blanked out
-  as a second line of defence (a commit "Prepare S-BIAD2" that touches no study folder
-  of S-BIAD2 still says nothing about it);
+- in every other subject what names a study that is not visible is blanked out as a
+  second line of defence (a commit "Prepare S-BIAD2" or "Link the zorquin atlas" that
+  touches no file of that study still says nothing about it): its accessions (the old
+  ones redirected to it too), its DOI and its id at the archive it was imported from,
+  and the words of its title, keywords and organisms that the public site does not
+  already use (``Secrets``), a word also when it starts a longer one ("zorquins");
 - nothing about authors (names, e-mail addresses) is read at all.
 
 The result depends only on the git history and the model, so the same content and the
@@ -36,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from catalogue.model import Catalogue, StudyState
+from catalogue.model import Catalogue, Organism, Study, StudyState
 from catalogue.readers.redirects import resolve
 
 SHORT = 12  # fixed, unlike git's %h whose length depends on the size of the object store
@@ -185,8 +188,7 @@ def collect(
     }
     # folder name under studies/ → accession
     folder_owner = {e.folder.split("/", 1)[-1]: e.study.accession for e in catalogue.studies}
-    known = {r.accession for r in catalogue.ledger} | set(states)
-    secret = {a.upper() for a in known - public_names}
+    secret = Secrets.of(catalogue, public_names)
     followed: dict[str, set[str]] = {}  # older path → studies its later name belongs to
     out: dict[str, list[Version]] = {}
     for record in records:
@@ -218,7 +220,7 @@ def collect(
         if not touched:
             continue
         date = dt.datetime.fromtimestamp(when, tz=dt.UTC).date().isoformat()
-        shown = "" if hidden_study else _redact(subject, secret)
+        shown = "" if hidden_study else secret.redact(subject)
         for acc, changes in touched.items():
             rel = [(s, _relative(p, acc)) for s, p in changes]
             out.setdefault(acc, []).append(Version(sha, date, shown, tuple(sorted(set(rel)))))
@@ -244,11 +246,119 @@ def _relative(path: str, accession: str) -> str:
 
 
 ACCESSION_TOKEN = re.compile(r"(?<![\w-])S-[A-Z]{2,10}-?[0-9]{1,9}(?![\w])", re.IGNORECASE)
+WORD = re.compile(r"[^\W_]+")
+PREFIX = 5  # a secret word this long is also hidden at the start of a longer word
+# words a title shares with any commit subject: hiding them would tell nothing and make
+# public subjects unreadable ("Fix the images of S-BIAD1")
+_COMMON_WORDS = """
+    about above after again all also among and any are around been before being below
+    between both but can cell cells could data dataset datasets did does done during each
+    file files fix fixed for from had has have her his how image images imaging into its
+    more most new not now off once only other our out over own public same set sets she
+    should some study studies such than that the their them then there these they this
+    those through too under until update updated very was were what when where which
+    while who why will with within without would yet you your
+"""
+COMMON = frozenset(_COMMON_WORDS.split())
 
 
-def _redact(subject: str, secret: set[str]) -> str:
-    """Blank out every accession of the archive that is not public (set lookups: fast
-    enough for a million commits, unlike one large alternation of every secret)."""
-    return ACCESSION_TOKEN.sub(
-        lambda m: HIDDEN if m.group().upper() in secret else m.group(), subject
-    )
+def _words(text: str) -> set[str]:
+    return set(WORD.findall(text.casefold()))
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """What names a study that is not visible, as it may turn up in a commit subject."""
+
+    accessions: frozenset[str]  # upper case
+    words: frozenset[str]  # casefolded words of titles, keywords, organisms
+    literals: tuple[str, ...]  # casefolded: DOIs, ids at other archives
+    stems: frozenset[str] = frozenset()  # the first PREFIX letters of the longer words
+
+    @classmethod
+    def of(cls, catalogue: Catalogue, public_names: set[str]) -> Secrets:
+        known = {r.accession for r in catalogue.ledger} | {
+            e.study.accession for e in catalogue.studies
+        }
+        # an old accession redirected to a hidden study names it, ledger or not
+        known |= {r.source for r in catalogue.redirects}
+        accessions = frozenset(a.upper() for a in known - public_names)
+        hidden = [e.study for e in catalogue.studies if e.study.accession not in public_names]
+        if not hidden:
+            return cls(accessions, frozenset(), ())
+        words: set[str] = set()
+        literals: set[str] = set()
+        for study in hidden:
+            words |= _words(_naming_text(study, labels=True))
+            for value in (study.doi, study.source.id if study.source else None):
+                if value and len(value) >= 3:
+                    literals.add(str(value).casefold())
+        candidates = {w for w in words - COMMON if len(w) >= 3 and not ACCESSION_TOKEN.match(w)}
+        # a word the public site already uses tells nothing: looked up in the public
+        # text rather than splitting all of it into words (100,000 titles)
+        said = "\n".join(
+            [catalogue.site.title, catalogue.site.description]
+            + [
+                _naming_text(e.study)
+                for e in catalogue.studies
+                if e.study.accession in public_names
+            ]
+        ).casefold()
+        words = {w for w in candidates if not _said(w, said)}
+        return cls(
+            accessions,
+            frozenset(words),
+            tuple(sorted(literals, key=lambda x: -len(x))),
+            frozenset(w[:PREFIX] for w in words if len(w) >= PREFIX),
+        )
+
+    def _secret_word(self, word: str) -> bool:
+        w = word.casefold()
+        if w in self.words:
+            return True
+        if len(w) <= PREFIX or w[:PREFIX] not in self.stems:
+            return False
+        return any(w[:n] in self.words for n in range(PREFIX, len(w)))
+
+    def redact(self, subject: str) -> str:
+        """Blank out what names a hidden study (set lookups: fast enough for a million
+        commits, unlike one large alternation of every secret)."""
+        folded = subject.casefold()
+        if self.literals and any(lit in folded for lit in self.literals):
+            for lit in self.literals:
+                subject = re.sub(re.escape(lit), HIDDEN, subject, flags=re.IGNORECASE)
+        subject = ACCESSION_TOKEN.sub(
+            lambda m: HIDDEN if m.group().upper() in self.accessions else m.group(), subject
+        )
+        if not self.words or not any(map(self._secret_word, WORD.findall(subject))):
+            return subject
+        parts = subject.split(HIDDEN)  # the placeholder's own words are not secrets
+        return HIDDEN.join(
+            WORD.sub(lambda m: HIDDEN if self._secret_word(m.group()) else m.group(), part)
+            for part in parts
+        )
+
+
+def _naming_text(study: Study, labels: bool = False) -> str:
+    """The words by which someone would refer to a study in a commit subject (the
+    ontology's organism names too with ``labels``: slower, asked of hidden studies only)."""
+    names = [n for b in study.biosamples.values() for o in b.organism for n in _names(o, labels)]
+    return " ".join([study.title, *study.keywords, *names])
+
+
+def _names(organism: Organism, labels: bool) -> list[str]:
+    names = [organism.scientific_name, organism.common_name or ""]
+    return [*names, organism.label] if labels else names
+
+
+def _said(word: str, text: str) -> bool:
+    """Whether ``text`` (casefolded) holds ``word`` as a whole word."""
+    at = text.find(word)
+    while at >= 0:
+        end = at + len(word)
+        if (at == 0 or not text[at - 1].isalnum()) and (
+            end == len(text) or not text[end].isalnum()
+        ):
+            return True
+        at = text.find(word, at + 1)
+    return False

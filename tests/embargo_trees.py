@@ -180,6 +180,11 @@ def make_tree(seed: int, dest: Path) -> Tree:
             commit(f"Mention {acc} in S-BIAD1")
             path.write_text(path.read_text().replace(f"A *worm*, like {acc}.", "A *worm*."))
             commit(f"Do not mention {acc} in S-BIAD1")  # only S-BIAD1: the subject is shown
+        if rnd.random() < 0.5:
+            path = content / "studies" / public[0] / "study.yaml"
+            path.write_text(path.read_text() + f"# see the {n}th atlas\n")
+            # only S-BIAD1, named by a word of the embargoed title: shown, without the word
+            commit(rnd.choice([f"Compare with the {words[acc]} atlas", f"{words[acc].title()}s"]))
     return tree
 
 

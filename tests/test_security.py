@@ -101,6 +101,56 @@ def test_a_file_moved_into_an_embargoed_study_is_gone_from_the_public_one(tmp_pa
         assert b"S-BIAD2" not in data, path
 
 
+def test_a_subject_naming_an_embargoed_study_is_blanked_where_it_names_it(tmp_path: Path):
+    """Commits that touch only the public S-BIAD1 but name the embargoed S-BIAD2 by its
+    accession, a word of its title (alone, capitalised, as the start of a longer word),
+    its DOI or its EMPIAR id: the words go, the rest of the subject stays readable; a
+    subject naming nothing embargoed is shown whole."""
+    repo = tmp_path / "repo"
+    content = repo / "content"
+    shutil.copytree(MINIMAL, content)
+    secret = content / "studies/S-BIAD2/study.yaml"
+    secret.write_text(
+        secret.read_text()
+        + "doi: 10.99999/reserved.777\nkeywords: [quokkamite]\n"
+        + "source: {name: EMPIAR, url: 'https://www.ebi.ac.uk/empiar/EMPIAR-55501/', "
+        + "id: EMPIAR-55501}\n"
+    )
+    git(repo, "init", "-q", "-b", "main")
+    commit(repo, "Start", "2024-01-05")
+    public = content / "studies/S-BIAD1/study.yaml"
+    subjects = [
+        "Compare S-BIAD1 with s-biad2",
+        "Link S-BIAD1 to the Zanzibarite atlas",
+        "Mention zanzibarites and quokkamite",
+        "Cite 10.99999/RESERVED.777 from S-BIAD1",
+        "Same sample as EMPIAR-55501",
+        "Fix the worm images of S-BIAD1",
+    ]
+    for i, subject in enumerate(subjects):
+        public.write_text(public.read_text() + f"# {i}\n")
+        commit(repo, subject, f"2024-02-0{i + 1}")
+    out = tmp_path / "build"
+    build_site(content, out)
+    record = json.loads((out / "api/v1/studies/S-BIAD1.json").read_text())
+    shown = [v["subject"] for v in record["versions"]][::-1][1:]
+    hidden = "[not yet public]"
+    assert shown == [
+        f"Compare S-BIAD1 with {hidden}",
+        f"Link S-BIAD1 to the {hidden} atlas",
+        f"Mention {hidden} and {hidden}",
+        f"Cite {hidden} from S-BIAD1",
+        f"Same sample as {hidden}",
+        "Fix the worm images of S-BIAD1",
+    ]
+    page = (out / "studies/S-BIAD1/index.html").read_text(encoding="utf-8")
+    assert "Fix the worm images of S-BIAD1" in page
+    words = [b"s-biad2", b"zanzibarite", b"quokkamite", b"reserved.777", b"55501"]
+    for path, data in site_files(out):
+        for word in words:
+            assert word not in data.lower(), (path, word)
+
+
 # --- 2. bad input is a `path:line` problem, never a traceback ---------------------------
 
 
