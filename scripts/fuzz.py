@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Fuzz the readers and importers for a while: the targets of tests/fuzzing.py (study.yaml,
 site.yaml, manifests, the ledger, PageTab, EMPIAR, IDR), each in rounds with fresh random
-seeds until the time is up. Prints the inputs tried per target and every failing input (minimised by
-Hypothesis); exits 1 if there was one.
+seeds until the time is up. Prints the inputs tried per target and every failing input
+(minimised by Hypothesis); exits 1 if there was one.
 
     PYTHONPATH=. python3 scripts/fuzz.py --minutes 5
     PYTHONPATH=. python3 scripts/fuzz.py --minutes 1 --target PageTab
