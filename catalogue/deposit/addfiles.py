@@ -16,6 +16,7 @@ it again costs only a walk.
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import json
@@ -36,6 +37,7 @@ from catalogue.deposit.progress import Progress, human_bytes
 from catalogue.deposit.state import HashState
 from catalogue.deposit.walk import Found, Skipped, walk
 from catalogue.identifiers import ACCESSION_RE, DATASET_ID_RE
+from catalogue.paths import escapes
 from catalogue.readers.manifest import KNOWN, RESERVED, file_sha256, iter_cells, summarize
 
 SHOW_SKIPPED = 50  # skipped files named one by one; the rest are counted by reason
@@ -151,6 +153,7 @@ def _target(options: AddOptions) -> Target:
     if not ACCESSION_RE.match(acc):
         raise UsageProblem(f"{acc!r} is not an accession of the form S-ABCD123")
     study_yaml = content / "studies" / acc / "study.yaml"
+    _refuse_link_out(study_yaml, content / "studies" / acc)
     if not study_yaml.is_file():
         raise DepositError(
             f"unknown accession {acc}: {study_yaml} not found "
@@ -195,6 +198,7 @@ def _target(options: AddOptions) -> Target:
                 f"add a dataset with 'files: {name}' to study.yaml or move the file away"
             )
     manifest = study_yaml.parent / name
+    _refuse_link_out(manifest, study_yaml.parent)
     digest = None
     if manifest.exists():
         summary, problems = summarize(manifest, str(manifest))
@@ -205,6 +209,7 @@ def _target(options: AddOptions) -> Target:
         digest = file_sha256(manifest)
     dest = None
     if options.place:
+        _refuse_link_out(content / site.data_root / acc, content)
         dest = (content / site.data_root / acc).resolve()
         source = folder.resolve()
         if dest == source:
@@ -214,6 +219,25 @@ def _target(options: AddOptions) -> Target:
                 f"--{options.place}: {folder} and the data folder {dest} contain one another"
             )
     return Target(study_yaml, study_text, manifest, digest, not same, dest)
+
+
+def _refuse_link_out(path: Path, folder: Path) -> None:
+    """The files add-files reads and replaces stay in their folder, as the build reads
+    them (E043): a manifest linked to a file elsewhere would copy that file's lines into
+    the study, a data folder linked elsewhere would receive the copies."""
+    if escapes(path, folder):
+        how = "is a symbolic link loop" if _loops(path) else f"is a symbolic link out of {folder}"
+        raise DepositError(f"{path} {how}; refused (make it a real file or folder)")
+
+
+def _loops(path: Path) -> bool:
+    try:
+        path.resolve(strict=True)
+    except RuntimeError:
+        return True
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
 
 
 # --- the passes -------------------------------------------------------------------------

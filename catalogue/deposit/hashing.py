@@ -17,6 +17,7 @@ On a Dask cluster (``--executor dask://…``) the same chunks are mapped through
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -50,7 +51,9 @@ def sha256_of(path: str, size: int = -1) -> tuple[str, int, int]:
     file object or a fresh buffer: that per-file overhead, not SHA-256, is what limits a
     folder of small files.
     """
-    fd = os.open(path, os.O_RDONLY)
+    # never through a link: the walk listed a regular file, and one swapped for a link
+    # since (to a file outside the folder) must not be read, hashed or placed
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     try:
         if 0 <= size <= SMALL:
             data = os.read(fd, size + 1)
@@ -74,6 +77,9 @@ def _place(source: str, spec: str) -> None:
     """Copy or hard-link ``source`` to its place under the site's data_root, atomically."""
     mode, dest = spec.split(":", 1)
     target = Path(dest)
+    if os.path.realpath(target.parent) != str(target.parent):
+        # the data folder is given resolved: a link inside it would write elsewhere
+        raise OSError(errno.ELOOP, f"a symbolic link in {target.parent} leads out of it")
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
         if mode == "link" and os.path.samefile(source, target):

@@ -13,6 +13,7 @@ Hidden names are data inside a Zarr store (``.zattrs``, ``.zgroup``, ``.zarray``
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Iterator
@@ -99,7 +100,11 @@ def _link(root: Path, path: Path, rel: str) -> Skipped:
     """Symbolic links are never followed: a deposit lists files, not pointers to them."""
     try:
         target = path.resolve(strict=True)
-    except (OSError, RuntimeError):
+    except RuntimeError:  # Python's word for ELOOP while resolving
+        return Skipped(rel, "symbolic link loop (it leads back to itself): not included")
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return Skipped(rel, "symbolic link loop (it leads back to itself): not included")
         return Skipped(rel, "symbolic link to nothing (broken): not included")
     if not target.is_relative_to(root):
         return Skipped(rel, f"symbolic link leaving the folder (to {target}): not included")
