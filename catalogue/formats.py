@@ -53,6 +53,20 @@ _SUFFIXES: tuple[tuple[str, str], ...] = (
 )
 
 
+def zarr_root(path: str) -> str | None:
+    """The Zarr folder a manifest path lies in (or is): ``a/b.ome.zarr/0/.zattrs`` →
+    ``a/b.ome.zarr``; None when no path segment ends in ``.zarr``.
+
+    Manifests often list every file of a zarr (its chunks, ``.zattrs``, ``zarr.json``),
+    or only its folder: either way the file table shows it as one image, at this path.
+    """
+    parts = path.strip("/").split("/")
+    for index, part in enumerate(parts):
+        if part.lower().endswith(".zarr"):
+            return "/".join(parts[: index + 1])
+    return None
+
+
 def file_format(path: str) -> str:
     lower = path.lower()
     if ".zarr/" in lower:

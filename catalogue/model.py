@@ -528,6 +528,7 @@ class FileRow(Record):
     size: int | None
     sha256: str | None
     attributes: tuple[tuple[str, str], ...] = ()
+    files: int = 1  # more for a Zarr image, one row for all the files of its folder
 
 
 class ManifestSummary(Record):
@@ -546,6 +547,15 @@ class ManifestSummary(Record):
     # values, or only numbers, or hashes and SMILES-like codes, is left out
     values: tuple[tuple[str, tuple[str, ...]], ...] = ()
     checksums: int = 0  # rows with a sha256: sha256sums.txt is offered only when > 0
+    # Zarr folders (``x.ome.zarr/...``), each one image in the file table however many of
+    # its files the manifest lists, and how many manifest rows lie in them
+    images: int = 0
+    image_files: int = 0
+
+    @property
+    def items(self) -> int:
+        """Rows of the file table: files outside Zarr folders, plus one per Zarr image."""
+        return self.count - self.image_files + self.images
 
 
 class StudyState(StrEnum):

@@ -123,3 +123,35 @@ def test_page_without_javascript_lists_files(demo_server: str, browser):
         "href", "/studies/S-BIAD9001/files/screen-a/page/2/"
     )
     context.close()
+
+
+def test_ome_zarr_is_one_row_and_its_url_list_has_every_file(
+    demo_server: str, page, tmp_path: Path
+):
+    pg, problems = page
+    manifest = (DEMO / "studies" / "S-BIAD9009" / "image.files.tsv").read_text().splitlines()
+    paths = [line.split("\t")[0] for line in manifest[1:]]
+    pg.goto(demo_server + "/studies/S-BIAD9009/files/image/", wait_until="networkidle")
+    expect(pg.locator("#ff-status")).to_contain_text(f"1 of 1 rows match ({len(paths)} files)")
+    rows = pg.locator("#ff-table tbody tr")
+    expect(rows).to_have_count(1)
+    row = rows.first
+    expect(row.locator("td.path")).to_have_text("human_D03_3ch.ome.zarr/")
+    expect(row).to_contain_text(f"{len(paths)} files · 3 × 512 × 512 (c, y, x) · uint8")
+    expect(row.get_by_role("link", name="Zoomable viewer")).to_have_attribute(
+        "href", "/viewer/S-BIAD9009/human_D03_3ch.ome.zarr/"
+    )
+    headers = pg.locator("#ff-table thead th").all_inner_texts()
+    assert [h.strip() for h in headers] == ["path", "size", "format", "Image", "Preview"]
+    # the image is image data: "metadata files only" leaves it out, whole
+    pg.get_by_role("button", name="Metadata files only").click()
+    expect(pg.locator("#ff-status")).to_contain_text("0 of 1 rows match (0 files)")
+    pg.get_by_role("button", name="Metadata files only").click()
+    expect(pg.locator("#ff-status")).to_contain_text("1 of 1 rows match")
+    with pg.expect_download() as info:
+        pg.get_by_role("button", name="Download URL list of these files").click()
+    saved = tmp_path / "urls.txt"
+    info.value.save_as(saved)
+    expected = [f"https://data.example.org/pub/S-BIAD9009/{p}" for p in paths]
+    assert saved.read_text().splitlines() == expected
+    assert problems == []

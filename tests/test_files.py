@@ -141,13 +141,30 @@ def test_file_tables_are_incremental(tmp_path: Path):
 def test_file_table_shows_previews_and_viewer_links(demo_site: Path):
     base = demo_site / "studies" / "S-BIAD9009" / "files" / "plate"
     page = (base / "page" / "1" / "index.html").read_text(encoding="utf-8")
-    rows = [r for r in page.split("<tr>") if 'td class="preview"><img' in r]
-    # one preview per OME-Zarr (on its root metadata file), not one per chunk
-    assert len(rows) == 1 and "human_plate.ome.zarr/.zattrs" in rows[0]
+    body = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    rows = [r for r in body.split("<tr>") if r.strip()]
+    # the OME-Zarr is one row (one image), not one per chunk: its folder, total size,
+    # file count and shape, with its preview and viewer links
+    assert len(rows) == 1, rows
+    assert rows[0].startswith('<td class="path">human_plate.ome.zarr/</td>')
+    manifest = (DEMO / "studies" / "S-BIAD9009" / "plate.files.tsv").read_text().splitlines()
+    total = sum(int(line.split("\t")[1]) for line in manifest[1:])
+    assert f'data-v="{total}"' in rows[0]
+    assert f"<td>{len(manifest) - 1} files · plate of 1 well, 1 field · first field " in rows[0]
+    assert "3 × 512 × 512 (c, y, x) · uint8 · 5 levels" in rows[0]
+    assert 'td class="preview"><img' in rows[0]
     assert ">Vizarr</a>" in rows[0] and ">Neuroglancer</a>" in rows[0]
     assert "human_plate.ome.zarr/D/3/0" in rows[0]  # Neuroglancer opens the first field
+    assert "No files" not in page and "Rows 1–1 of 1" in page
+    # every file stays in the download lists
+    urls = (base / "urls.txt").read_text().splitlines()
+    assert len(urls) == len(manifest) - 1 and urls[0].endswith("/human_plate.ome.zarr/.zattrs")
+    assert len((base / "files.tsv").read_text().splitlines()) == len(manifest)
     meta = json.loads((base / "data" / "meta.json").read_text())
+    assert meta["count"] == 1 and meta["files"] == len(manifest) - 1 and meta["images"] == 1
     assert meta["columns"][-1] == {"kind": "preview", "name": "preview"}
+    assert [c["kind"] for c in meta["columns"][-3:-1]] == ["count", "image"]
+    assert json.loads((base / "data" / "c4-0.json").read_text()) == {"n": [len(manifest) - 1]}
     formats = {c["name"]: c for c in meta["columns"]}["format"]
     assert formats["values"] == ["OME-Zarr"]
     study = (demo_site / "studies" / "S-BIAD9009" / "index.html").read_text(encoding="utf-8")
@@ -183,3 +200,55 @@ def test_wheel_carries_the_templates(tmp_path: Path):
     ):
         assert f"catalogue/site_templates/{name}" in names
     assert "catalogue/data/ncbi-taxa.tsv" in names
+
+
+def test_zarr_images_are_one_row_each_and_every_file_stays_in_the_lists(tmp_path: Path):
+    """A manifest listing a zarr's files (even interleaved with other files), or only its
+    folder: the table has one row per image, the lists every file."""
+    content = copy_root(tmp_path, "odd-paths")
+    data = content / "data" / "S-BIAD1"
+    data.mkdir(parents=True)
+    sample = ROOT / "tests" / "data" / "images" / "human_D03_3ch.ome.zarr"
+    shutil.copytree(sample, data / "a.ome.zarr")
+    zarr_files = sorted(
+        p.relative_to(data).as_posix() for p in (data / "a.ome.zarr").rglob("*") if p.is_file()
+    )
+    sizes = {p: (data / p).stat().st_size for p in zarr_files}
+    lines = ["path\tsize\tsha256\tPlate\tWell\tCompound"]
+    half = len(zarr_files) // 2
+    rows = [
+        f"{p}\t{sizes[p]}\t\tP1\t{'A1' if i < half else 'A2'}\tDMSO"
+        for i, p in enumerate(zarr_files)
+    ]
+    lines += rows[:half]
+    lines.append("notes/readme.txt\t12\t\tP1\tB1\tnone")  # between the zarr's files
+    lines += rows[half:]
+    lines.append("b.ome.zarr\t5000\t\tP2\tA1\ttaxol")  # a zarr listed as its folder only
+    manifest = content / "studies" / "S-BIAD1" / "odd.files.tsv"
+    manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "build"
+    build_site(content, out)
+    base = out / "studies" / "S-BIAD1" / "files" / "odd"
+    page = (base / "page" / "1" / "index.html").read_text(encoding="utf-8")
+    body = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    rows_html = [r for r in body.split("<tr>") if r.strip()]
+    assert len(rows_html) == 3
+    first, other, folder = rows_html
+    assert first.startswith('<td class="path">a.ome.zarr/</td>')  # no download link
+    assert f'data-v="{sum(sizes.values())}"' in first
+    assert f"{len(zarr_files)} files · 3 × 512 × 512 (c, y, x) · uint8 · 5 levels" in first
+    # shared values stay, values that differ inside the image are left empty
+    assert "<td>P1</td><td></td><td>DMSO</td>" in first
+    assert "readme.txt" in other and "download>" in other
+    assert folder.startswith('<td class="path">b.ome.zarr/</td>') and "<td>1 file</td>" in folder
+    assert "Rows 1–3 of 3" in page
+    urls = (base / "urls.txt").read_text().splitlines()
+    assert len(urls) == len(zarr_files) + 2
+    assert sum("/a.ome.zarr/" in u for u in urls) == len(zarr_files)
+    aria2 = (base / "aria2.txt").read_text()
+    assert aria2.count("out=S-BIAD1/a.ome.zarr/") == len(zarr_files)
+    meta = json.loads((base / "data" / "meta.json").read_text())
+    assert (meta["count"], meta["files"], meta["images"]) == (3, len(zarr_files) + 2, 2)
+    study = (out / "studies" / "S-BIAD1" / "index.html").read_text(encoding="utf-8")
+    assert f"{len(zarr_files) + 2} files, {len(zarr_files) + 1} of them in 2 Zarr images" in study
+    assert f'a.ome.zarr/ <span class="muted">(Zarr image, {len(zarr_files)} files)' in study

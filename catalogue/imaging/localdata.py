@@ -11,7 +11,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from catalogue.imaging.ngff import is_zarr
+from catalogue.imaging.base import Unrenderable
+from catalogue.imaging.ngff import image_at, is_zarr, layout, read_level
 from catalogue.imaging.thumbnail import thumbnail_candidate
 from catalogue.imaging.viewers import viewer_links
 from catalogue.model import Catalogue
@@ -59,3 +60,54 @@ def zarr_links(
         if links:
             out[(acc, path)] = tuple(links)
     return out
+
+
+def zarr_details(
+    catalogue: Catalogue, content: Path, images: list[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """What a file table says of each local OME-Zarr besides its size, read from its
+    metadata files only: ``3 × 512 × 512 (c, y, x) · uint8 · 5 levels``, and for a plate
+    or a container what it holds (``plate of 96 wells, 192 fields · first field …``).
+
+    An unreadable or partial copy gets no entry (the row then shows its size only)."""
+    data_root = content / catalogue.site.data_root
+    out: dict[tuple[str, str], str] = {}
+    for acc, path in images:
+        folder = data_root / acc / path
+        if not is_zarr(folder):
+            continue
+        try:
+            text = describe_zarr(folder)
+        except (Unrenderable, OSError, ValueError, TypeError):
+            continue
+        if text:
+            out[(acc, path)] = text
+    return out
+
+
+def describe_zarr(root: Path) -> str:
+    """One line on an OME-Zarr: its kind, what it holds and its first image's shape."""
+    found = layout(root)
+    parts: list[str] = []
+    if found.kind == "plate":
+        wells = {image.rsplit("/", 1)[0] for image in found.images}
+        parts.append(
+            f"plate of {len(wells)} well{'s' * (len(wells) != 1)}, "
+            f"{len(found.images)} field{'s' * (len(found.images) != 1)}"
+        )
+    elif found.kind == "well":
+        parts.append(f"well of {len(found.images)} field{'s' * (len(found.images) != 1)}")
+    elif found.kind == "container":
+        parts.append(f"{len(found.images)} image{'s' * (len(found.images) != 1)}")
+    if found.images:
+        image = image_at(root, found.images[0])
+        level = read_level(image, image.levels[0])
+        shape = " × ".join(f"{n:,}" for n in level.shape)
+        first = f"{shape} ({', '.join(image.axes)}) · {level.dtype}"
+        if len(image.levels) > 1:
+            first += f" · {len(image.levels)} levels"
+        lead = {"plate": "first field ", "well": "first field ", "container": "first "}
+        parts.append(lead.get(found.kind, "") + first)
+    if found.version:
+        parts.append(f"NGFF {found.version}")
+    return " · ".join(parts)

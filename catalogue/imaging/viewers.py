@@ -26,6 +26,7 @@ import json
 from pathlib import Path
 from urllib.parse import quote
 
+from catalogue.formats import zarr_root
 from catalogue.imaging.base import Unrenderable
 from catalogue.imaging.ngff import Layout, is_zarr, layout
 from catalogue.model import Site, Viewers
@@ -82,20 +83,6 @@ def _image_url(url: str, found: Layout) -> str | None:
         return None
     first = found.images[0]
     return f"{url}/{quote(first, safe='/')}" if first else url
-
-
-def zarr_root(path: str) -> str | None:
-    """The OME-Zarr folder a manifest path lies in (or is): ``a/b.ome.zarr/0/.zattrs``
-    → ``a/b.ome.zarr``; None when no path segment ends in ``.zarr``.
-
-    Manifests often list every file of a zarr; a file table shows viewer links once per
-    zarr, for this prefix.
-    """
-    parts = path.strip("/").split("/")
-    for index, part in enumerate(parts):
-        if part.lower().endswith(".zarr"):
-            return "/".join(parts[: index + 1])
-    return None
 
 
 __all__ = ["links_for_layout", "viewer_links", "zarr_root"]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
 from catalogue import problems as problems_mod
-from catalogue.imaging.localdata import local_images, zarr_links
+from catalogue.imaging.localdata import local_images, zarr_details, zarr_links
 from catalogue.model import Catalogue
 from catalogue.pipeline import fingerprint
 from catalogue.pipeline.executors import Executor, LazyExecutor
@@ -343,6 +343,7 @@ def run_build(options: BuildOptions, echo: Echo) -> bool:
                 thumbs=thumbs,
                 file_thumbs=file_thumbs,
                 viewers=viewers,
+                zarr_details=zarr_details(catalogue, options.content, images),
             )
             pages = page_steps(ctx)
             steps = plan(

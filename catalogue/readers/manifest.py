@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-from catalogue.formats import file_format
+from catalogue.formats import file_format, zarr_root
 from catalogue.identifiers import SHA256_RE
 from catalogue.model import FileRow, ManifestSummary
 from catalogue.problems import Problem, problem
@@ -118,6 +118,10 @@ def _summarize(path: Path, rel: str) -> tuple[ManifestSummary | None, list[Probl
     count = total = unknown = hashed = 0
     formats: Counter[str] = Counter()
     preview: list[FileRow] = []
+    zarrs: set[str] = set()  # Zarr folders seen: one table row (one image) each
+    image_files = 0
+    # Zarr images among the preview rows: root -> [index in preview, size, unknown, files]
+    zarr_preview: dict[str, list[int]] = {}
     values: dict[str, set[str] | None] = {}
     value_columns: list[str] = []
     for number, text in _lines(path, hasher):
@@ -186,7 +190,20 @@ def _summarize(path: Path, rel: str) -> tuple[ManifestSummary | None, list[Probl
         else:
             total += size
         formats[file_format(p)] += 1
-        if len(preview) < PREVIEW_ROWS:
+        root = zarr_root(p)
+        if root is not None:
+            image_files += 1
+            if root not in zarrs:
+                zarrs.add(root)
+                if len(preview) < PREVIEW_ROWS:
+                    zarr_preview[root] = [len(preview), 0, 0, 0]
+                    preview.append(_row(row, header, None, None))
+            agg = zarr_preview.get(root)
+            if agg is not None:
+                agg[1] += size or 0
+                agg[2] += size is None
+                agg[3] += 1
+        elif len(preview) < PREVIEW_ROWS:
             preview.append(_row(row, header, size, sha))
         for column in value_columns:
             seen = values[column]
@@ -201,6 +218,10 @@ def _summarize(path: Path, rel: str) -> tuple[ManifestSummary | None, list[Probl
         return None, problems
     if any(p.code == "E041" for p in problems):
         return None, problems
+    for root, (at, z_size, z_unknown, z_files) in zarr_preview.items():
+        z_total = None if z_unknown == z_files else z_size
+        update = {"path": root, "size": z_total, "sha256": None, "files": z_files}
+        preview[at] = preview[at].model_copy(update=update)
     return ManifestSummary(
         source=rel,
         digest=hasher.hexdigest(),
@@ -212,6 +233,8 @@ def _summarize(path: Path, rel: str) -> tuple[ManifestSummary | None, list[Probl
         preview=tuple(preview),
         values=_searchable_values(values),
         checksums=hashed,
+        images=len(zarrs),
+        image_files=image_files,
     ), problems
 
 

@@ -19,7 +19,8 @@ from catalogue.model import ManifestSummary
 from catalogue.problems import Problem
 
 # bump with any change to what summarize() checks or returns
-CACHE_VERSION = "3"  # 2: summaries keep distinct attribute values; 3: checksum count
+CACHE_VERSION = "4"  # 2: summaries keep distinct attribute values; 3: checksum count;
+# 4: Zarr folders counted as images, previews one row per image
 
 
 def cache_dir() -> Path | None:

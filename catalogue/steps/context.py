@@ -47,6 +47,8 @@ class RenderContext:
     file_thumbs: Mapping[tuple[str, str], Thumb] = field(default_factory=dict)
     # (accession, OME-Zarr path) -> ("Vizarr", url), ... from the local copy's layout
     viewers: Mapping[tuple[str, str], tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    # (accession, OME-Zarr path) -> "3 × 512 × 512 (c, y, x) · uint8 · …" for file tables
+    zarr_details: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
     @cached_property
     def _local_by_study(
@@ -66,10 +68,22 @@ class RenderContext:
         """(path -> thumbnail, path -> viewer links) of one study's local images."""
         return self._local_by_study.get(accession, ({}, {}))
 
+    @cached_property
+    def _details_by_study(self) -> dict[str, dict[str, str]]:
+        out: dict[str, dict[str, str]] = {}
+        for (acc, path), text in self.zarr_details.items():
+            out.setdefault(acc, {})[path] = text
+        return out
+
+    def details_of(self, accession: str) -> dict[str, str]:
+        """OME-Zarr path -> its shape line, for one study's file tables."""
+        return self._details_by_study.get(accession, {})
+
     def local_extras(self, accession: str) -> list[object]:
         """Per-file thumbnails and viewer links of a study: an input of its file tables."""
         thumbs, links = self.local_of(accession)
-        return [sorted((p, repr(t)) for p, t in thumbs.items()), sorted(links.items())]
+        details = sorted(self.details_of(accession).items())
+        return [sorted((p, repr(t)) for p, t in thumbs.items()), sorted(links.items()), details]
 
     @property
     def root(self) -> str:

@@ -31,8 +31,7 @@ from urllib.parse import quote, urlparse
 
 from markupsafe import Markup, escape
 
-from catalogue.formats import IMAGE_FORMATS, file_format
-from catalogue.imaging.viewers import zarr_root
+from catalogue.formats import IMAGE_FORMATS, file_format, zarr_root
 from catalogue.model import Dataset, ManifestSummary, StudyEntry
 from catalogue.pipeline.output import dumps_json
 from catalogue.pipeline.plan import Step, StepResult, digest_of
@@ -67,10 +66,16 @@ def page_count(count: int) -> int:
 
 
 PREVIEW = "preview"  # the column of thumbnails and viewer links, last when present
+# with Zarr images: how many files a row stands for (empty for a plain file) and a line on
+# the image (its file count, shape, axes, type), before the preview
+IMAGE_COLUMNS = ("files", "image")
 
 
 def columns_of(summary: ManifestSummary, preview: bool) -> list[str]:
-    return ["path", "size", "sha256", "format", *summary.columns, *([PREVIEW] if preview else [])]
+    images = IMAGE_COLUMNS if summary.images else ()
+    return ["path", "size", "sha256", "format", *summary.columns, *images] + (
+        [PREVIEW] if preview else []
+    )
 
 
 def preview_key(path: str) -> str | None:
@@ -101,9 +106,9 @@ def dataset_outputs(
     accession: str, ds: Dataset, summary: ManifestSummary, preview: bool
 ) -> list[str]:
     base = dataset_dir(accession, ds.id)
-    chunks = math.ceil(summary.count / CHUNK_ROWS)
+    chunks = math.ceil(summary.items / CHUNK_ROWS)
     outputs = [f"{base}/index.html"]
-    outputs += [page_path(accession, ds.id, n) for n in range(1, page_count(summary.count) + 1)]
+    outputs += [page_path(accession, ds.id, n) for n in range(1, page_count(summary.items) + 1)]
     outputs += [f"{base}/data/meta.json"]
     n_columns = len(columns_of(summary, preview))
     outputs += [f"{base}/data/c{c}-{k}.json" for c in range(n_columns) for k in range(chunks)]
@@ -212,23 +217,88 @@ def _encode_chunk(values: list[Any], numeric: bool) -> bytes:
 
 
 def _row_html(
-    url: str,
+    url: str | None,
     path: str,
     size: int | None,
     fmt: str,
     attributes: list[str],
+    image: str | None,
     preview: dict[str, Any] | None,
+    with_images: bool,
     with_preview: bool,
 ) -> str:
+    """One row of the plain table. A Zarr image (``url`` None) is one row with no link of
+    its own: its folder is no file a static host serves; its files are in the lists."""
+    name = (
+        f'<a href="{escape(url)}" download>{escape(path)}</a>'
+        if url is not None
+        else f"{escape(path)}/"
+    )
     cells = [
-        f'<td class="path"><a href="{escape(url)}" download>{escape(path)}</a></td>',
+        f'<td class="path">{name}</td>',
         f'<td class="num" data-v="{"" if size is None else size}">{filesize(size)}</td>',
         f"<td>{escape(fmt)}</td>",
     ]
     cells += [f"<td>{escape(v)}</td>" for v in attributes]
+    if with_images:
+        cells.append(f"<td>{escape(image or '')}</td>")
     if with_preview:
         cells.append(f'<td class="preview">{_preview_html(preview)}</td>')
     return "<tr>" + "".join(cells) + "</tr>\n"
+
+
+class ZarrImage:
+    """What one Zarr folder's rows add up to: the row the file table shows for it."""
+
+    __slots__ = ("files", "size", "unknown", "attributes")
+
+    def __init__(self, attributes: list[str]) -> None:
+        self.files = 0
+        self.size = 0
+        self.unknown = 0
+        # the value every file of the image shares, None where they differ
+        self.attributes: list[str | None] = list(attributes)
+
+    def add(self, size: int | None, attributes: list[str]) -> None:
+        self.files += 1
+        if size is None:
+            self.unknown += 1
+        else:
+            self.size += size
+        for j, value in enumerate(attributes):
+            if self.attributes[j] is not None and self.attributes[j] != value:
+                self.attributes[j] = None
+
+    def describe(self, details: str | None) -> str:
+        count = f"{self.files:,} file{'s' * (self.files != 1)}"
+        return f"{count} · {details}" if details else count
+
+
+def zarr_images(manifest: Path) -> dict[str, ZarrImage]:
+    """A first pass over a manifest that has Zarr folders: each one's totals, so that its
+    one row can be written where its first file comes. Memory grows with the images,
+    not with their files."""
+    out: dict[str, ZarrImage] = {}
+    positions: tuple[int, int, list[int]] | None = None
+    for head, cells in iter_cells(manifest):
+        if positions is None:
+            known = ("path", "size", "sha256")
+            positions = (
+                head.index("path"),
+                head.index("size"),
+                [i for i, c in enumerate(head) if c not in known],
+            )
+        pi, si, ai = positions
+        root = zarr_root(cells[pi])
+        if root is None:
+            continue
+        raw = cells[si].strip()
+        attributes = [cells[a] for a in ai]
+        image = out.get(root)
+        if image is None:
+            image = out[root] = ZarrImage(attributes)
+        image.add(int(raw) if raw.isdigit() else None, attributes)
+    return out
 
 
 def _preview_html(preview: dict[str, Any] | None) -> str:
@@ -260,7 +330,14 @@ def _write_dataset(
     previews = previews_of(ctx, acc)
     with_preview = bool(previews)
     columns = columns_of(summary, with_preview)
-    numeric = [False, True, False, False] + [False] * (len(columns) - 4)
+    with_images = summary.images > 0
+    # size, and with Zarr images their file counts, are number chunks
+    numeric = [False, True, False, False] + [False] * len(summary.columns)
+    numeric += [True, False] if with_images else []
+    numeric += [False] if with_preview else []
+    images = zarr_images(manifest) if with_images else {}
+    details = ctx.details_of(acc)
+    shown: set[str] = set()  # Zarr images whose row is written
     # statistics for the filter UI: format and the attribute columns (path and hash are
     # free text by nature; size gets a numeric range)
     stats = {c: ColumnStats() for c in range(3, 4 + len(summary.columns))}
@@ -270,7 +347,7 @@ def _write_dataset(
     chunk_no = 0
     page_rows: list[str] = []
     page_no = 0
-    pages = page_count(summary.count)
+    pages = page_count(summary.items)
     template = ctx.env.get_template("files.html")
     image_bytes = other_bytes = 0
     url_prefix = ctx.data_file_url(acc, "")
@@ -298,6 +375,7 @@ def _write_dataset(
             summary=summary,
             columns=summary.columns,
             with_preview=with_preview,
+            with_images=with_images,
             rows=Markup("".join(page_rows)),
             page=number,
             pages=pages,
@@ -342,9 +420,44 @@ def _write_dataset(
             attributes = [cells[a] for a in ai]
             fmt = file_format(path)
             url = url_prefix + quote(path, safe="/")
-            key = preview_key(path) if with_preview else None
+            if size is not None:
+                if fmt in IMAGE_FORMATS:
+                    image_bytes += size
+                else:
+                    other_bytes += size
+            # every file goes into the lists, whether or not the table shows it on its own
+            row = "\t".join([path, "" if size is None else raw_size, sha, *attributes, url])
+            tsv.write((row + "\n").encode())
+            urls.write((url + "\n").encode())
+            aria2.write(aria2_entry(url, acc, path).encode())
+            curl.write(curl_entry(url, acc, path).encode())
+            if sha:
+                sums.write(f"{sha}  {path}\n".encode())
+            root = zarr_root(path) if with_images else None
+            image: ZarrImage | None = None
+            if root is not None:
+                # a Zarr image: one row, where its first file comes, for all its files
+                if plates is not None:
+                    plates.add(
+                        attributes[p_at],
+                        attributes[w_at],
+                        [attributes[j] for j in kept],
+                        None,
+                    )
+                if root in shown:
+                    continue
+                shown.add(root)
+                image = images[root]
+                path, sha, fmt = root, "", file_format(root)
+                size = None if image.unknown == image.files else image.size
+                raw_size = "" if size is None else str(size)
+                attributes = [v or "" for v in image.attributes]
+            key = (root or preview_key(path)) if with_preview else None
             preview = previews.get(key) if key is not None else None
-            values = [path, size, sha, fmt, *attributes]
+            values: list[Any] = [path, size, sha, fmt, *attributes]
+            image_text = image.describe(details.get(path)) if image is not None else None
+            if with_images:
+                values += [image.files if image is not None else None, image_text or ""]
             if with_preview:
                 values.append(dumps_json(preview).decode().strip() if preview else "")
             for c, value in enumerate(values):
@@ -354,25 +467,26 @@ def _write_dataset(
                 st.add(filtered[c - 3])
             if size is not None:
                 size_stats.add(raw_size)
-                if fmt in IMAGE_FORMATS:
-                    image_bytes += size
-                else:
-                    other_bytes += size
-            row = "\t".join([path, "" if size is None else raw_size, sha, *attributes, url])
-            tsv.write((row + "\n").encode())
-            urls.write((url + "\n").encode())
-            aria2.write(aria2_entry(url, acc, path).encode())
-            curl.write(curl_entry(url, acc, path).encode())
-            if sha:
-                sums.write(f"{sha}  {path}\n".encode())
-            if plates is not None:
+            if plates is not None and image is None:
                 plates.add(
                     attributes[p_at],
                     attributes[w_at],
                     [attributes[j] for j in kept],
                     preview.get("src") if preview else None,
                 )
-            page_rows.append(_row_html(url, path, size, fmt, attributes, preview, with_preview))
+            page_rows.append(
+                _row_html(
+                    None if image is not None else url,
+                    path,
+                    size,
+                    fmt,
+                    attributes,
+                    image_text,
+                    preview,
+                    with_images,
+                    with_preview,
+                )
+            )
             if len(page_rows) == PAGE_ROWS:
                 flush_page()
             if len(buffers[0]) == CHUNK_ROWS:
@@ -392,13 +506,20 @@ def _write_dataset(
             for c, name in enumerate(columns)
             if c in stats
         ),
+        *(
+            [{"name": "files", "kind": "count"}, {"name": "image", "kind": "image"}]
+            if with_images
+            else []
+        ),
         *([{"name": PREVIEW, "kind": "preview"}] if with_preview else []),
     ]
     meta = {
         "version": FILES_VERSION,
         "accession": acc,
         "dataset": ds.id,
-        "count": summary.count,
+        "count": summary.items,
+        "files": summary.count,
+        "images": summary.images,
         "total_size": summary.total_size,
         "unknown_sizes": summary.unknown_sizes,
         "chunk_rows": CHUNK_ROWS,

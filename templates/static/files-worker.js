@@ -16,11 +16,12 @@ function column(index) {
   const c = columns[index];
   if (c) return c;
   const info = meta.columns[index];
+  const numeric = info.kind === "size" || info.kind === "count";
   const fresh = {
     info,
-    numeric: info.kind === "size",
-    codes: info.kind === "size" ? null : new Int32Array(meta.count).fill(-1),
-    numbers: info.kind === "size" ? new Float64Array(meta.count).fill(NaN) : null,
+    numeric,
+    codes: numeric ? null : new Int32Array(meta.count).fill(-1),
+    numbers: numeric ? new Float64Array(meta.count).fill(NaN) : null,
     values: [],
     lookup: new Map(),
     loaded: new Uint8Array(meta.chunks),
@@ -158,10 +159,13 @@ async function query(q) {
   const started = performance.now();
   const filterCols = Object.keys(q.filters).map(Number);
   const textCols = q.text
-    ? meta.columns.map((c, i) => i).filter((i) => !["size", "preview"].includes(meta.columns[i].kind))
+    ? meta.columns.map((c, i) => i).filter((i) => !["size", "count", "preview"].includes(meta.columns[i].kind))
     : [];
   const sizeCol = meta.columns.findIndex((c) => c.kind === "size");
+  // with Zarr images a row may stand for many files: their count is a column
+  const countCol = meta.columns.findIndex((c) => c.kind === "count");
   const needed = new Set([...filterCols, ...textCols, sizeCol]);
+  if (countCol >= 0) needed.add(countCol);
   if (q.sort !== null && q.sort !== undefined) needed.add(q.sort);
   await loadColumns([...needed]);
 
@@ -207,13 +211,22 @@ async function query(q) {
   current = matched;
   let total = 0;
   let unknown = 0;
+  let files = matched.length;
   const sizes = column(sizeCol).numbers;
   for (let j = 0; j < matched.length; j++) {
     const s = sizes[matched[j]];
     if (Number.isNaN(s)) unknown++; else total += s;
   }
+  if (countCol >= 0) {
+    const counts = column(countCol).numbers;
+    files = 0;
+    for (let j = 0; j < matched.length; j++) {
+      const n = counts[matched[j]];
+      files += Number.isNaN(n) ? 1 : n;
+    }
+  }
   const filterMs = performance.now() - started;
-  return { count: matched.length, total, unknown, filterMs, rows: await pageRows(q.page, q.pageSize) };
+  return { count: matched.length, files, total, unknown, filterMs, rows: await pageRows(q.page, q.pageSize) };
 }
 
 async function pageRows(page, size) {
@@ -224,6 +237,52 @@ async function pageRows(page, size) {
     if (col.numeric) return Number.isNaN(col.numbers[r]) ? null : col.numbers[r];
     return col.codes[r] < 0 ? "" : col.values[col.codes[r]];
   }));
+}
+
+function encodePath(path) {
+  return path.split("/").map(encodeURIComponent).join("/");
+}
+
+// The Zarr folder a file URL lies in, as a manifest path ("a/b.ome.zarr"), or null:
+// the rule of catalogue.formats.zarr_root, read on the URL's decoded segments.
+function zarrRootOfUrl(url) {
+  const parts = url.slice(meta.data_url.length).split("/");
+  for (let i = 0; i < parts.length; i++) {
+    if (parts[i].toLowerCase().endsWith(".zarr")) return parts.slice(0, i + 1).map(decodeURIComponent).join("/");
+  }
+  return null;
+}
+
+// The URL of every file of the current selection. A Zarr image's row stands for all
+// the files of its folder: those come from the dataset's urls.txt, read only then.
+let zarrUrls = null;
+async function selectionUrls() {
+  const pathCol = meta.columns.findIndex((c) => c.kind === "path");
+  const countCol = meta.columns.findIndex((c) => c.kind === "count");
+  await loadColumns(countCol >= 0 ? [pathCol, countCol] : [pathCol]);
+  const paths = column(pathCol);
+  const counts = countCol >= 0 ? column(countCol).numbers : null;
+  const out = [];
+  for (const r of current) {
+    const path = paths.values[paths.codes[r]];
+    if (counts && !Number.isNaN(counts[r])) {
+      if (!zarrUrls) {
+        const response = await fetch(`${base}../urls.txt`);
+        if (!response.ok) throw new Error(`cannot load urls.txt (${response.status})`);
+        zarrUrls = new Map();
+        for (const line of (await response.text()).split("\n")) {
+          const root = line ? zarrRootOfUrl(line) : null;
+          if (root === null) continue;
+          if (!zarrUrls.has(root)) zarrUrls.set(root, []);
+          zarrUrls.get(root).push(line);
+        }
+      }
+      for (const url of zarrUrls.get(path) || []) out.push(url);
+    } else {
+      out.push(meta.data_url + encodePath(path));
+    }
+  }
+  return out;
 }
 
 onmessage = async (event) => {
@@ -241,12 +300,8 @@ onmessage = async (event) => {
       postMessage({ type: "result", id: msg.id, ...result });
     } else if (msg.type === "page") {
       postMessage({ type: "page", id: msg.id, rows: await pageRows(msg.page, msg.pageSize) });
-    } else if (msg.type === "paths") {
-      const pathCol = meta.columns.findIndex((c) => c.kind === "path");
-      await loadColumns([pathCol]);
-      const col = column(pathCol);
-      const paths = Array.from(current, (r) => col.values[col.codes[r]]);
-      postMessage({ type: "paths", id: msg.id, paths });
+    } else if (msg.type === "urls") {
+      postMessage({ type: "urls", id: msg.id, urls: await selectionUrls() });
     }
   } catch (error) {
     postMessage({ type: "error", id: msg.id, message: String(error && error.message || error) });

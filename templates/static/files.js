@@ -122,7 +122,7 @@ function label(c) {
 function buildControls() {
   columnsEl.replaceChildren();
   meta.columns.forEach((c, i) => {
-    if (c.kind === "hash" || c.kind === "preview") return;
+    if (["hash", "preview", "count", "image"].includes(c.kind)) return;
     const box = el("div", { class: "ff-col" });
     const id = `ff-c${i}`;
     const f = state.filters[i] || {};
@@ -178,7 +178,7 @@ function buildControls() {
 function buildHeader() {
   const tr = el("tr");
   meta.columns.forEach((c, i) => {
-    if (c.kind === "hash") return;
+    if (hidden(c)) return;
     const th = el("th", { scope: "col" });
     if (c.kind === "preview") {
       th.textContent = "Preview";
@@ -187,7 +187,7 @@ function buildHeader() {
     }
     const sorted = state.sort === i;
     th.setAttribute("aria-sort", sorted ? (state.desc ? "descending" : "ascending") : "none");
-    const button = el("button", { type: "button", class: "sort" }, c.kind === "size" ? "size" : c.name);
+    const button = el("button", { type: "button", class: "sort" }, c.kind === "size" ? "size" : c.kind === "image" ? "Image" : c.name);
     button.append(el("span", { "aria-hidden": "true" }, sorted ? (state.desc ? " ▼" : " ▲") : ""));
     button.addEventListener("click", () => {
       if (state.sort === i) state.desc = !state.desc; else { state.sort = i; state.desc = false; }
@@ -202,18 +202,28 @@ function buildHeader() {
   table.tHead.replaceChildren(tr);
 }
 
+// checksums and the file count of a Zarr image's row are data, not columns to show
+function hidden(c) {
+  return c.kind === "hash" || c.kind === "count";
+}
+
 function visibleIndex(i) {
-  return meta.columns.slice(0, i).filter((c) => c.kind !== "hash").length;
+  return meta.columns.slice(0, i).filter((c) => !hidden(c)).length;
 }
 
 function drawRows(rows) {
   const body = document.createElement("tbody");
+  const countCol = meta.columns.findIndex((c) => c.kind === "count");
   for (const row of rows) {
     const tr = el("tr");
     meta.columns.forEach((c, i) => {
-      if (c.kind === "hash") return;
+      if (hidden(c)) return;
       const td = el("td");
-      if (c.kind === "path") {
+      if (c.kind === "path" && countCol >= 0 && row[countCol] !== null) {
+        // a Zarr image: its folder is no file to download; the URL list has its files
+        td.className = "path";
+        td.textContent = `${row[i]}/`;
+      } else if (c.kind === "path") {
         td.className = "path";
         const a = el("a", { href: meta.data_url + encodePath(row[i]), download: "" }, row[i]);
         td.append(a);
@@ -282,7 +292,12 @@ async function run() {
     if (result.unknown && result.unknown === result.count) size = "size unknown";
     else if (result.unknown) size += ` (size of ${result.unknown.toLocaleString("en")} unknown)`;
     const n = result.count.toLocaleString("en");
-    statusEl.textContent = `${n} of ${meta.count.toLocaleString("en")} files match, ${size}`;
+    if (meta.images) {
+      const files = `${result.files.toLocaleString("en")} file${result.files === 1 ? "" : "s"}`;
+      statusEl.textContent = `${n} of ${meta.count.toLocaleString("en")} rows match (${files}), ${size}`;
+    } else {
+      statusEl.textContent = `${n} of ${meta.count.toLocaleString("en")} files match, ${size}`;
+    }
     statusEl.dataset.filterMs = String(Math.round(result.filterMs));
     pageEl.textContent = `Page ${state.page + 1} of ${pages}`;
     prevEl.disabled = state.page === 0;
@@ -298,8 +313,9 @@ async function run() {
 async function downloadSelection() {
   downloadEl.disabled = true;
   statusEl.textContent = "Preparing the URL list…";
-  const { paths } = await ask({ type: "paths" });
-  const text = paths.map((p) => meta.data_url + encodePath(p)).join("\n") + "\n";
+  const { urls } = await ask({ type: "urls" });
+  const paths = urls;
+  const text = urls.join("\n") + "\n";
   const blob = new Blob([text], { type: "text/plain" });
   const a = el("a", { href: URL.createObjectURL(blob), download: `${meta.accession}-${meta.dataset}-urls.txt` });
   document.body.append(a);
