@@ -32,7 +32,7 @@ def test_filter_screen_by_compound_and_download_that_list(demo_server: str, page
     assert len(rows) >= 2
     pg.goto(demo_server + SCREEN, wait_until="networkidle")
     expect(pg.locator("#ff-status")).to_contain_text("2,000 of 2,000 files match")
-    pg.get_by_label("Compound contains").fill("quine")
+    pg.get_by_label("Compound", exact=True).fill("quine")
     expect(pg.locator("#ff-status")).to_contain_text(f"{len(rows)} of 2,000 files match")
     table = pg.locator("#ff-table tbody tr")
     expect(table).to_have_count(len(rows))
@@ -154,4 +154,41 @@ def test_ome_zarr_is_one_row_and_its_url_list_has_every_file(
     info.value.save_as(saved)
     expected = [f"https://data.example.org/pub/S-BIAD9009/{p}" for p in paths]
     assert saved.read_text().splitlines() == expected
+    assert problems == []
+
+
+def test_value_picker_suggests_as_you_type_and_filters_to_the_exact_value(demo_server: str, page):
+    """Compound has 1,835 distinct values: too many for a list, so a box suggests them."""
+    pg, problems = page
+    rows = manifest_rows()
+    exact = sum(1 for r in rows if r["Compound"] == "Allopurinol")
+    containing = sum(1 for r in rows if "allopuri" in r["Compound"].lower())
+    assert 0 < exact < containing  # "Allopurinol riboside" also contains it
+    pg.goto(demo_server + SCREEN, wait_until="networkidle")
+    expect(pg.locator("#ff-status")).to_contain_text("2,000 of 2,000 files match")
+    box = pg.get_by_label("Compound", exact=True)
+    assert box.evaluate("b => b.list && b.list.tagName") == "DATALIST"
+    box.focus()  # keyboard only from here
+    pg.keyboard.type("allopuri")
+    expect(pg.locator("#ff-status")).to_contain_text(f"{containing} of 2,000 files match")
+    options = box.locator("xpath=following-sibling::datalist[1]/option")
+    expect(options).to_have_count(containing)
+    assert options.evaluate_all("os => os.map(o => o.value)") == [
+        "Allopurinol",
+        "Allopurinol riboside",
+    ]
+    how = pg.locator(f"#{box.get_attribute('aria-describedby')}")
+    expect(how).to_contain_text("Contains “allopuri”")
+    # the exact value, typed or chosen: only its files, not the riboside's
+    pg.keyboard.press("Control+A")
+    pg.keyboard.type("Allopurinol")
+    expect(pg.locator("#ff-status")).to_contain_text(f"{exact} of 2,000 files match")
+    expect(how).to_contain_text(f"Exactly “Allopurinol” ({exact} file")
+    assert "f.Compound=Allopurinol" in pg.url and "s.Compound" not in pg.url
+    compounds = pg.locator("#ff-table tbody tr td:nth-child(6)").all_inner_texts()
+    assert compounds == ["Allopurinol"] * exact
+    # the link to this view restores the exact value
+    pg.goto(pg.url, wait_until="networkidle")
+    expect(pg.locator("#ff-status")).to_contain_text(f"{exact} of 2,000 files match")
+    assert pg.get_by_label("Compound", exact=True).input_value() == "Allopurinol"
     assert problems == []

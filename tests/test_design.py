@@ -27,6 +27,7 @@ PAGES = {
     "browse by organism": "/browse/organism/",
     "study": "/studies/S-BIAD9001/",
     "files": "/studies/S-BIAD9001/files/screen-a/",
+    "files of an OME-Zarr": "/studies/S-BIAD9009/files/image/",
     "search": "/search/?q=cell",
     "stats": "/stats/",
     "404": "/no/such/page/",

@@ -6,9 +6,14 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
+from collections.abc import Iterator
 
+import pytest
 from playwright.sync_api import expect
 
+from catalogue.publish.serve import make_server
 from catalogue.steps.files import ColumnStats
 from catalogue.steps.plates import (
     PlateCollector,
@@ -18,6 +23,8 @@ from catalogue.steps.plates import (
     well_label,
 )
 
+from .conftest import build_site
+from .plate_screens import PAGE, measure, write_screen
 from .test_browser_files import SCREEN, manifest_rows
 
 
@@ -142,4 +149,51 @@ def test_comma_decimals_sort_numerically_and_filter_by_range(demo_server: str, p
     shown = pg.locator(f"#ff-table tbody tr td:nth-child({column + 1})").all_inner_texts()
     numbers = [_inhibition(v) for v in shown]
     assert numbers == sorted(numbers) and numbers[0] >= 100
+    assert problems == []
+
+
+@pytest.fixture(scope="module")
+def thousand_plates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A built and served screen of 1,000 plates x 96 wells (96,000 files)."""
+    tmp = tmp_path_factory.mktemp("plates")
+    write_screen(tmp / "content", plates=1000)
+    build_site(tmp / "content", tmp / "site")
+    server = make_server(tmp / "site", "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_thousand_plates_stay_usable(thousand_plates: str, page):
+    """Load, pick a plate, page on, choose a well, find a value: each within a bound a
+    reader tolerates even on a loaded machine (figures: docs/performance.md, measured
+    with scripts/bench_plates.py)."""
+    pg, problems = page
+    started = time.perf_counter()
+    timings = measure(pg, thousand_plates + PAGE, "P0700", "C07", 96_000)
+    print({k: round(v, 2) for k, v in timings.items()}, f"{time.perf_counter() - started:.1f} s")
+    expect(pg.locator("#plate-pick option")).to_have_count(1000)
+    # a reader opening the page fetches the index and one shard, never all 1,000 plates
+    assert timings["plate data fetched (KB)"] < 600, timings
+    assert timings["load: first plate drawn"] < 10, timings
+    assert timings["load: file table ready"] < 20, timings
+    for action in (
+        "show a plate from the picker",
+        "next plate",
+        "choose a well: file table filtered",
+        "find a value on the plate",
+    ):
+        assert timings[action] < 5, (action, timings)
+    # paging by keyboard: the next plate and back, the file table following the plate
+    next_plate = pg.get_by_role("button", name="Next plate")
+    next_plate.focus()
+    pg.keyboard.press("Enter")
+    expect(pg.locator("#plate-status")).to_contain_text("Plate P0701: 96 of 96 wells")
+    expect(pg.locator("#ff-status")).to_contain_text("96 of 96,000 files match")
+    assert "f.Plate=P0701" in pg.url
+    expect(pg.locator('#plate-grid button[aria-label^="C07 · Compound: "]')).to_have_count(1)
+    pg.locator("#plate-pick").select_option("P1000")
+    expect(pg.locator("#plate-status")).to_contain_text("Plate P1000:")
+    expect(next_plate).to_be_disabled()
     assert problems == []

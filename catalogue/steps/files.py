@@ -46,6 +46,10 @@ CHUNK_ROWS = 65_536
 # the download lists written per dataset and per study (see download_commands)
 LISTS = ("urls.txt", "sha256sums.txt", "aria2.txt", "curl.txt")
 CATEGORY_LIMIT = 200  # a column with at most this many distinct values gets a value list
+# a text column with more, up to this many, gets a box that suggests its values as one
+# types and filters to the exact value chosen (a screen's 1,836 compounds); beyond, the
+# values are identifiers or free text and a substring box is all that helps
+PICKER_LIMIT = 20_000
 
 Opener = Callable[[str], IO[bytes]]
 
@@ -124,6 +128,7 @@ class ColumnStats:
 
     def __init__(self) -> None:
         self.counts: Counter[str] | None = Counter()
+        self.distinct: set[str] | None = None  # once counts overflow, up to PICKER_LIMIT
         self.numeric = True
         self.filled = 0
         self.low: float | None = None
@@ -138,7 +143,12 @@ class ColumnStats:
         if self.counts is not None:
             self.counts[value] += 1
             if len(self.counts) > CATEGORY_LIMIT:
+                self.distinct = set(self.counts)
                 self.counts = None
+        elif self.distinct is not None:
+            self.distinct.add(value)
+            if len(self.distinct) > PICKER_LIMIT:
+                self.distinct = None
         if self.numeric:
             number = parse_number(value)
             if number is None:
@@ -169,6 +179,8 @@ class ColumnStats:
             values = sorted(self.counts.items(), key=lambda kv: _sort_key(kv[0], self.numeric))
             out["values"] = [v for v, _ in values]
             out["counts"] = [n for _, n in values]
+        if kind == "text" and self.distinct is not None:
+            out["distinct"] = len(self.distinct)  # the browser offers a value picker
         if kind in ("number", "size") and self.low is not None:
             out["min"], out["max"] = _num(self.low), _num(self.high)
         if kind == "number" and self.comma:

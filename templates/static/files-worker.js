@@ -239,6 +239,19 @@ async function pageRows(page, size) {
   }));
 }
 
+// The distinct values of a column with their row counts, sorted: the suggestions of a
+// value picker. Codes are counted first, so this is one pass over integers.
+async function distinctValues(index) {
+  await loadColumns([index]);
+  const col = column(index);
+  const tally = new Uint32Array(col.values.length);
+  for (let r = 0; r < meta.count; r++) if (col.codes[r] >= 0) tally[col.codes[r]]++;
+  const counts = new Map();
+  col.values.forEach((v, c) => { if (tally[c] && v !== "") counts.set(v, (counts.get(v) || 0) + tally[c]); });
+  const values = [...counts.keys()].sort(compareText);
+  return { values, counts: values.map((v) => counts.get(v)) };
+}
+
 function encodePath(path) {
   return path.split("/").map(encodeURIComponent).join("/");
 }
@@ -300,6 +313,8 @@ onmessage = async (event) => {
       postMessage({ type: "result", id: msg.id, ...result });
     } else if (msg.type === "page") {
       postMessage({ type: "page", id: msg.id, rows: await pageRows(msg.page, msg.pageSize) });
+    } else if (msg.type === "values") {
+      postMessage({ type: "values", id: msg.id, ...(await distinctValues(msg.column)) });
     } else if (msg.type === "urls") {
       postMessage({ type: "urls", id: msg.id, urls: await selectionUrls() });
     }

@@ -141,6 +141,8 @@ function buildControls() {
         changed();
       });
       box.append(select);
+    } else if (c.kind === "text" && c.distinct) {
+      picker(box, c, i, id, f);
     } else if (c.kind === "number" || c.kind === "size") {
       const scale = c.kind === "size" ? 1e6 : 1;
       const fs = el("fieldset", { class: "ff-range" });
@@ -173,6 +175,79 @@ function buildControls() {
     }
     columnsEl.append(box);
   });
+}
+
+// A value picker for a text column with many distinct values (a screen's compounds):
+// a text box whose suggestions (a native datalist, so keyboard and screen readers know
+// it) are the column's values containing what is typed. A value typed or chosen exactly
+// filters to that value; anything else filters to the values containing it. A line
+// under the box says which, so the two are never confused.
+const SUGGESTIONS = 50;
+const valueLists = new Map(); // column -> Promise of {values, counts, index: Map}
+
+function valuesOf(i) {
+  if (!valueLists.has(i)) {
+    valueLists.set(i, ask({ type: "values", column: i }).then(({ values, counts }) => ({
+      values, counts, index: new Map(values.map((v, j) => [v, j])),
+    })));
+  }
+  return valueLists.get(i);
+}
+
+function picker(box, c, i, id, f) {
+  box.append(el("label", { for: id }, c.name));
+  const listId = `${id}-values`;
+  const input = el("input", {
+    id, type: "search", autocomplete: "off", list: listId, "aria-describedby": `${id}-how`,
+    placeholder: "type a value",
+  });
+  const list = el("datalist", { id: listId });
+  const how = el("span", { id: `${id}-how`, class: "ff-how" });
+  if (f.values && f.values.length) input.value = f.values[0];
+  else if (f.substr) input.value = f.substr;
+  box.append(input, list, how);
+  let known = null;
+  const describe = () => {
+    const v = input.value;
+    if (v === "") how.textContent = `${c.distinct.toLocaleString("en")} values: type to see matching ones`;
+    else if (known && known.index.has(v)) {
+      const n = known.counts[known.index.get(v)];
+      how.textContent = `Exactly “${v}” (${n.toLocaleString("en")} ${meta.images ? "row" : "file"}${n === 1 ? "" : "s"})`;
+    } else how.textContent = `Contains “${v}”; choose a suggestion for one exact value`;
+  };
+  const suggest = () => {
+    if (!known) return;
+    const needle = input.value.toLowerCase();
+    const starts = [];
+    const contains = [];
+    for (let j = 0; j < known.values.length && starts.length < SUGGESTIONS; j++) {
+      const at = known.values[j].toLowerCase().indexOf(needle);
+      if (at === 0) starts.push(j); else if (at > 0 && contains.length < SUGGESTIONS) contains.push(j);
+    }
+    const shown = [...starts, ...contains].slice(0, SUGGESTIONS);
+    list.replaceChildren(...shown.map((j) => el("option", {
+      value: known.values[j], label: `${known.counts[j].toLocaleString("en")} ${meta.images ? "row" : "file"}${known.counts[j] === 1 ? "" : "s"}`,
+    })));
+  };
+  const apply = () => {
+    const v = input.value;
+    if (v === "") delete state.filters[i];
+    else if (known && known.index.has(v)) state.filters[i] = { values: [v] };
+    else state.filters[i] = { substr: v };
+    describe();
+    changed();
+  };
+  const load = () => valuesOf(i).then((values) => {
+    known = values;
+    suggest();
+    describe();
+    // typed before the values came: an exact value now counts as one
+    if (input.value && known.index.has(input.value) && !(state.filters[i] || {}).values) apply();
+  });
+  input.addEventListener("focus", load, { once: true });
+  input.addEventListener("input", () => { suggest(); apply(); });
+  describe();
+  if (input.value) load();
 }
 
 function buildHeader() {

@@ -13,6 +13,8 @@ const legend = document.getElementById("plate-legend");
 const statusEl = document.getElementById("plate-status");
 const thumbsBox = section.querySelector(".plate-thumbs");
 const thumbsEl = document.getElementById("plate-thumbs");
+const prevEl = document.getElementById("plate-prev");
+const nextEl = document.getElementById("plate-next");
 
 const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"];
 const OTHER = "#9aa5b1";
@@ -195,16 +197,22 @@ grid.addEventListener("keydown", (e) => {
   }
 });
 
+let showing = 0;
 async function show(name) {
   const entry = index.plates.find((p) => p.name === name);
   if (!entry) return;
+  const mine = ++showing;
   statusEl.textContent = `Loading plate ${name}…`;
   const data = (await shard(entry.shard))[name];
+  if (mine !== showing) return; // a later plate was asked for meanwhile
   plate = { name, ...data };
   chosenWell = null;
   const n = Object.keys(plate.wells).length;
   const images = Object.values(plate.wells).some((w) => w.t);
   thumbsBox.hidden = !images;
+  const at = index.plates.findIndex((p) => p.name === name);
+  prevEl.disabled = at <= 0;
+  nextEl.disabled = at + 1 >= index.plates.length;
   statusEl.textContent = `Plate ${name}: ${n} of ${plate.rows * plate.cols} wells have files (${index.plates.length.toLocaleString("en")} plates in this dataset).`;
   const values = new Set();
   Object.values(plate.wells).forEach((w) => w.v.forEach((v) => { if (v && v.length < 80) values.add(v); }));
@@ -219,7 +227,25 @@ find.addEventListener("change", () => {
   if (a >= 0) { colourBy.value = String(a); chosenValue = null; chooseValue(a, v); }
   else statusEl.textContent = `No well of plate ${plate.name} has the value "${v}".`;
 });
-pick.addEventListener("change", () => { chosenValue = null; show(pick.value); filter({ [index.plate_column]: { values: [pick.value] }, [index.well_column]: null }); });
+function choosePlate(name) {
+  // the well and the value chosen on the last plate no longer filter the table
+  const cleared = chosenValue ? { [index.attributes[chosenValue.a]]: null } : {};
+  chosenValue = null;
+  pick.value = name;
+  show(name);
+  filter({ ...cleared, [index.plate_column]: { values: [name] }, [index.well_column]: null });
+}
+
+// paging through plates: with 1,000 of them, the next one is one press away
+function step(by) {
+  const at = index.plates.findIndex((p) => p.name === (plate && plate.name));
+  const next = index.plates[at + by];
+  if (next) choosePlate(next.name);
+}
+
+pick.addEventListener("change", () => choosePlate(pick.value));
+prevEl.addEventListener("click", () => step(-1));
+nextEl.addEventListener("click", () => step(1));
 colourBy.addEventListener("change", () => { chosenValue = null; draw(); });
 thumbsEl.addEventListener("change", draw);
 
