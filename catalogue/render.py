@@ -6,8 +6,10 @@ function of the catalogue.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -70,26 +72,60 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "td": {"align"}, "th": {"align"}}
 
 
-def markdown_to_html(text: str | None) -> Markup:
-    if not text:
-        return Markup("")
-    html = md.markdown(text, extensions=["tables", "sane_lists"], output_format="html")
-    clean = nh3.clean(
+# One Markdown converter per thread, reset between texts: building one costs about as
+# much as converting a description (its extensions, patterns and processors).
+_converters = threading.local()
+MEMO_SIZE = 4096  # texts remembered per process: a study's are reused by its ~6 steps
+
+
+def _converter(tables: bool) -> md.Markdown:
+    key = "tables" if tables else "plain"
+    converter = getattr(_converters, key, None)
+    if converter is None:
+        converter = (
+            md.Markdown(extensions=["tables", "sane_lists"], output_format="html")
+            if tables
+            else md.Markdown()
+        )
+        setattr(_converters, key, converter)
+    return converter
+
+
+@functools.lru_cache(maxsize=MEMO_SIZE)
+def _sanitised_html(text: str) -> str:
+    html = _converter(tables=True).reset().convert(text)
+    return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     )
-    return Markup(clean)
+
+
+def markdown_to_html(text: str | None) -> Markup:
+    """A description's HTML, sanitised. The page, the feed and the API of a study show the
+    same texts: each is converted once per process (the build runs a study's steps in one
+    worker, see ``catalogue.pipeline.workers``)."""
+    if not text:
+        return Markup("")
+    return Markup(_sanitised_html(text))
+
+
+@functools.lru_cache(maxsize=MEMO_SIZE)
+def _plain(text: str) -> str:
+    html_text = _converter(tables=False).reset().convert(text)
+    return " ".join(html.unescape(nh3.clean(html_text, tags=set())).split())
 
 
 def plain_text(text: str | None) -> str:
     """Markdown reduced to text, for meta descriptions and feeds. Returns *text* (nh3's
-    entities decoded), so that the template or XML writer escapes it exactly once."""
+    entities decoded), so that the template or XML writer escapes it exactly once.
+    Memoised like ``markdown_to_html``: the meta tag, JSON-LD, RO-Crate and Croissant of
+    a study all carry its description."""
     if not text:
         return ""
-    return " ".join(html.unescape(nh3.clean(md.markdown(text), tags=set())).split())
+    return _plain(text)
 
 
 def web_url(value: str | None) -> bool:

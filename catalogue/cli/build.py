@@ -53,7 +53,8 @@ def validate(content: Path, today: dt.date | None, fmt: str, strict: bool) -> No
     "-j",
     type=click.IntRange(1, 256),
     default=None,
-    help="Parallel workers for image work (default: number of CPUs).",
+    help="Worker processes for pages, file tables, API records and images "
+    "(default: number of CPUs); the site is the same whatever the number.",
 )
 @click.option(
     "--executor",

@@ -6,27 +6,22 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import Any, TextIO
 
 from catalogue import problems as problems_mod
 from catalogue.imaging.localdata import local_images, zarr_details, zarr_links
 from catalogue.model import Catalogue
 from catalogue.pipeline import fingerprint
 from catalogue.pipeline.executors import Executor, LazyExecutor
-from catalogue.pipeline.output import OutputError, SiteWriter
-from catalogue.pipeline.plan import (
-    PlanError,
-    Step,
-    StepResult,
-    StepsFailed,
-    plan,
-    run_steps,
-)
+from catalogue.pipeline.output import OutputError, SiteWriter, journal_path
+from catalogue.pipeline.plan import Step, StepsFailed, plan, run_steps
 from catalogue.pipeline.state import STATE_FILE, BuildState, StepRecord, load_state
+from catalogue.pipeline.workers import run_all
 from catalogue.readers.defaults import left_out_summary
 from catalogue.readers.tree import load
 from catalogue.render import TEMPLATES, make_environment, templates_digest
@@ -126,6 +121,7 @@ def _execute(
     executor: Executor | None = None,
     label: str = "build",
     stream: TextIO | None = None,
+    group_of: Callable[[Step], str] = lambda step: "",
 ) -> None:
     """Reuse steps whose digest is unchanged and whose files are still there; run the rest."""
     to_run: list[Step] = []
@@ -147,46 +143,48 @@ def _execute(
         to_run.append(step)
     failures: list[tuple[str, str]] = []
     progress = Progress(label, len(to_run), stream)
+    heavy = [s for s in to_run if s.heavy]
+    rest = [s for s in to_run if not s.heavy]
     try:
-        results = run_steps(
-            [s for s in to_run if not s.streams], jobs, executor, done=progress.tick
-        )
+        results = run_steps(heavy, jobs, executor, done=progress.tick)
     except StepsFailed as exc:
         failures += exc.failures
         results = {}
-    for step in to_run:
-        if step.streams:
-            try:
-                results[step.id] = _run_streaming(step, staging)
-            except Exception as exc:
-                failures.append((step.id, f"{type(exc).__name__}: {exc}"))
-            progress.tick()
+    outcomes = run_all(rest, staging, jobs, group_of, done=progress.tick)
     progress.close()
+    for outcome in outcomes:
+        if outcome.fatal is not None:
+            raise OutputError(outcome.fatal)
+    failures += [(rest[o.index].id, o.error) for o in outcomes if o.error is not None]
     if failures:
         raise StepsFailed(failures)
-    for step in to_run:
-        result = results[step.id]
-        for rel, data in sorted(result.files.items()):
+    for step in heavy:
+        for rel, data in sorted(results[step.id].files.items()):
             staging.write(rel, data)
-        for w in result.warnings:
+    records = {s.id: (r.warnings, r.info) for s, r in ((s, results[s.id]) for s in heavy)}
+    records.update((rest[o.index].id, (o.warnings, o.info)) for o in outcomes)
+    for step in to_run:
+        warnings, info = records[step.id]
+        for w in warnings:
             echo(f"warning: {w}")
-        tally.warnings += len(result.warnings)
-        new.steps[step.id] = StepRecord(
-            step.digest, list(step.outputs), list(result.warnings), dict(result.info)
-        )
+        tally.warnings += len(warnings)
+        new.steps[step.id] = StepRecord(step.digest, list(step.outputs), list(warnings), dict(info))
         tally.run += 1
         tally.files += len(step.outputs)
 
 
-def _run_streaming(step: Step, staging: SiteWriter) -> StepResult:
-    declared = set(step.outputs)
+def study_groups(catalogue: Catalogue) -> Callable[[Step], str]:
+    """The study a step belongs to (its id names the accession), so that one worker runs
+    all of a study's steps and what they share is computed once (``render``'s memo)."""
+    accessions = {e.study.accession for e in catalogue.visible()}
 
-    def open_output(rel: str) -> BinaryIO:
-        if rel not in declared:
-            raise PlanError(f"step {step.id} wrote undeclared output {rel}")
-        return staging.open(rel)
+    def group_of(step: Step) -> str:
+        for part in re.split(r"[:/]", step.id):
+            if part in accessions:
+                return part
+        return ""
 
-    return step.make(open_output)
+    return group_of
 
 
 def _context(
@@ -218,7 +216,8 @@ def check_output_folder(content: Path, out: Path) -> None:
     c, o = content.resolve(), out.resolve()
     if o == c or c.is_relative_to(o) or o.is_relative_to(c):
         raise BuildRefused(f"--out {out} overlaps --content {content}; choose another folder")
-    if o.is_dir() and any(o.iterdir()) and not (o / STATE_FILE).is_file():
+    ours = (o / STATE_FILE).is_file() or journal_path(o).is_file()  # or a killed first build
+    if o.is_dir() and any(o.iterdir()) and not ours:
         raise BuildRefused(
             f"--out {out} is not empty and was not written by catalogue build "
             f"(no {STATE_FILE}); choose a new or empty folder"
@@ -367,7 +366,16 @@ def run_build(options: BuildOptions, echo: Echo) -> bool:
             )
             steps = plan([*steps, *urllist_steps(ctx, steps)])  # urls.txt lists what they write
             _execute(
-                steps, staging, old, new, jobs, tally, echo, label="pages", stream=options.progress
+                steps,
+                staging,
+                old,
+                new,
+                jobs,
+                tally,
+                echo,
+                label="pages",
+                stream=options.progress,
+                group_of=study_groups(catalogue),
             )
             new.sources = {k: v for k, v in new.sources.items() if (Path.cwd() / k).exists()}
             keep = {o for record in new.steps.values() for o in record.outputs}

@@ -91,7 +91,8 @@ class SiteWriter:
         self.unchanged = 0  # files a step wrote again with the same bytes (left as they were)
         self.written: list[str] = []  # files renamed in by commit()
         self.deleted = 0
-        self._journal: Any = None
+        self._journal: int | None = None  # descriptor of the journal, opened by _journal_pid
+        self._journal_pid = 0
         self._lock: int | None = None
         self._safe_dirs: set[str] = set()
         self._committed = False
@@ -116,9 +117,7 @@ class SiteWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._journal is not None:
-            self._journal.close()
-            self._journal = None
+        self._close_journal()
         if not self._committed and not self._renaming:
             # failed before anything was renamed in: the site is as it was, journal and all
             for rel in self.pending:
@@ -145,11 +144,42 @@ class SiteWriter:
                 _unlink(self._tmp(rel))
 
     def _note(self, rels: Iterable[str]) -> None:
-        if self._journal is None:
+        # O_APPEND, one write() per call: lines from forked workers (catalogue.pipeline
+        # .workers) never mix, and each is in the kernel before its file exists (a SIGKILL
+        # keeps it). A forked worker opens its own descriptor.
+        if self._journal is None or self._journal_pid != os.getpid():
             (self.work / "tmp").mkdir(parents=True, exist_ok=True)
-            self._journal = (self.work / JOURNAL).open("a", encoding="utf-8")
-        self._journal.write("".join(rel + "\n" for rel in rels))
-        self._journal.flush()  # in the kernel before the file exists: a SIGKILL keeps it
+            self._journal = os.open(
+                self.work / JOURNAL, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644
+            )
+            self._journal_pid = os.getpid()
+        data = "".join(rel + "\n" for rel in rels).encode("utf-8")
+        while data:
+            data = data[os.write(self._journal, data) :]
+
+    def _close_journal(self) -> None:
+        if self._journal is not None and self._journal_pid == os.getpid():
+            os.close(self._journal)
+        self._journal = None
+
+    # --- forked workers (catalogue.pipeline.workers) -------------------------------------
+
+    def adopt(self, pending: dict[str, bool], unchanged: int) -> None:
+        """Take over the temporary files a forked worker wrote (they are renamed in, or
+        removed on failure, with this writer's own)."""
+        self.pending.update(pending)
+        self.unchanged += unchanged
+
+    def adopt_journal(self) -> None:
+        """After a worker died: every path the journal names may have a temporary file
+        that no worker reported, so all of them are removed with the build's own."""
+        try:
+            lines = (self.work / JOURNAL).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            return
+        for rel in lines:
+            if rel and _safe(rel):
+                self.pending.setdefault(rel, True)
 
     # --- writing --------------------------------------------------------------------------
 
@@ -235,9 +265,7 @@ class SiteWriter:
             target = self.out / rel
             _unlink(target)
             _prune(target.parent, self.out)
-        if self._journal is not None:
-            self._journal.close()
-            self._journal = None
+        self._close_journal()
         self._remove_work()
         self.deleted = len(stale)
         return len(stale)

@@ -1,0 +1,204 @@
+"""Pages, file tables and API records run in forked worker processes (``--jobs``): the
+site is byte for byte the one a single process writes, every failure is still reported,
+and a worker or a build that dies never leaves a broken site or a stray process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from catalogue.pipeline import workers
+from catalogue.pipeline.builder import BuildOptions, run_build
+from catalogue.render import TEMPLATES
+
+from .conftest import build_site, tree_digest
+
+SYNTH = Path(__file__).resolve().parent.parent / "scripts" / "synth.py"
+TODAY_ARG = "2026-12-01"
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """24 synthetic studies (descriptions, authors, file tables): ~170 steps."""
+    out = tmp_path_factory.mktemp("synth") / "content"
+    subprocess.run(
+        [sys.executable, str(SYNTH), "--studies", "24", "--files-per-study", "30", "--out", out],
+        check=True,
+        capture_output=True,
+    )
+    return out
+
+
+def _spy_forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many worker processes each forked run started."""
+    started: list[int] = []
+    real = workers._run_forked
+
+    def spy(steps, writer, jobs, work, tick):  # type: ignore[no-untyped-def]
+        started.append(min(jobs, len(work)))
+        return real(steps, writer, jobs, work, tick)
+
+    monkeypatch.setattr(workers, "_run_forked", spy)
+    return started
+
+
+def test_one_and_two_jobs_write_the_same_bytes(
+    synthetic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = _spy_forks(monkeypatch)
+    import datetime as dt
+
+    today = dt.date.fromisoformat(TODAY_ARG)
+    one = build_site(synthetic, tmp_path / "one", today=today, jobs=1)
+    assert started == []  # one job: everything in this process
+    two = build_site(synthetic, tmp_path / "two", today=today, jobs=2)
+    assert started == [2]  # the pages phase went to two workers
+    a, b = tree_digest(tmp_path / "one"), tree_digest(tmp_path / "two")
+    assert len(a) > 500
+    assert sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k)) == []
+    # the same report (files written, warnings), but for the time taken
+    assert [m.split(" in ")[0] for m in one] == [m.split(" in ")[0] for m in two]
+    # an edit rebuilt by two workers equals a clean single-process build
+    study = next((synthetic / "studies").iterdir()) / "study.yaml"
+    edited = tmp_path / "edited"
+    shutil.copytree(synthetic, edited)
+    target = edited / "studies" / study.parent.name / "study.yaml"
+    target.write_text(target.read_text().replace("title: ", "title: Edited ", 1))
+    build_site(edited, tmp_path / "two", today=today, jobs=2)
+    build_site(edited, tmp_path / "clean", today=today, jobs=1, clean=True)
+    assert tree_digest(tmp_path / "two") == tree_digest(tmp_path / "clean")
+
+
+def test_failing_steps_in_workers_are_all_reported(
+    synthetic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+
+    today = dt.date.fromisoformat(TODAY_ARG)
+    out = tmp_path / "build"
+    build_site(synthetic, out, today=today, jobs=2)
+    before = tree_digest(out)
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    page = templates / "study.html"
+    page.write_text(
+        page.read_text().replace("{% block main %}", "{% block main %}{{ no_such_value }}", 1)
+    )
+    started = _spy_forks(monkeypatch)
+    messages: list[str] = []
+    options = BuildOptions(content=synthetic, out=out, today=today, templates=templates, jobs=2)
+    assert not run_build(options, messages.append)
+    assert started == [2]
+    failed = [m for m in messages if m.startswith("error: step page:study:")]
+    public = len([m for m in (out / "studies").iterdir() if (m / "index.html").is_file()])
+    assert len(failed) == public and all("no_such_value" in m for m in failed)
+    assert failed == sorted(failed)  # in step order, whichever worker ran them
+    assert f"{public} step(s) failed; the previous site is unchanged" in messages[-1]
+    assert tree_digest(out) == before
+    assert not (tmp_path / ".build.catalogue-work").exists()
+
+
+def test_a_worker_that_dies_stops_the_build_cleanly(
+    synthetic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kernel's out-of-memory killer takes a worker: a clear message, the previous
+    site unchanged, and the next build completes."""
+    import datetime as dt
+
+    from catalogue.steps import pages
+
+    today = dt.date.fromisoformat(TODAY_ARG)
+    out = tmp_path / "build"
+    build_site(synthetic, out, today=today, jobs=2)
+    before = tree_digest(out)
+    victim = sorted(p.name for p in (out / "studies").iterdir())[5]
+    parent = os.getpid()
+    real = pages._render
+
+    def killed(ctx, template, rel, **values):  # type: ignore[no-untyped-def]
+        if victim in rel and os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(ctx, template, rel, **values)
+
+    monkeypatch.setattr(pages, "_render", killed)
+    messages: list[str] = []
+    options = BuildOptions(
+        content=synthetic, out=out, today=today, jobs=2, templates=_touched(tmp_path)
+    )
+    assert not run_build(options, messages.append)
+    assert any("a build worker process died" in m for m in messages), messages
+    assert tree_digest(out) == before
+    monkeypatch.setattr(pages, "_render", real)
+    build_site(synthetic, out, today=today, jobs=2, templates=_touched(tmp_path))
+    build_site(synthetic, tmp_path / "clean", today=today, templates=_touched(tmp_path))
+    assert tree_digest(out) == tree_digest(tmp_path / "clean")
+    assert not (tmp_path / ".build.catalogue-work").exists()
+
+
+def _touched(tmp_path: Path) -> Path:
+    """A copy of the templates with one change, so that every page is rendered again."""
+    templates = tmp_path / "templates"
+    if not templates.exists():
+        shutil.copytree(TEMPLATES, templates)
+        base = templates / "base.html"
+        base.write_text(base.read_text() + "\n")
+    return templates
+
+
+def _workers_of(pid: int) -> set[int]:
+    """Children of ``pid`` running the same command (forked workers, not git)."""
+    found: set[int] = set()
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                if Path(f"/proc/{child}/cmdline").read_bytes() == command:
+                    found.add(int(child))
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and prctl")
+def test_a_killed_build_leaves_no_worker_running(synthetic: Path, tmp_path: Path) -> None:
+    out = tmp_path / "build"
+    cmd = [sys.executable, "-m", "catalogue", "build", "--content", str(synthetic)]
+    cmd += ["--out", str(out), "--today", TODAY_ARG, "--jobs", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seen: set[int] = set()
+    deadline = time.monotonic() + 60
+    while len(seen) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        seen |= _workers_of(proc.pid)
+        time.sleep(0.01)
+    assert len(seen) >= 2, "the build finished before its workers were seen"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    alive = seen
+    while alive and time.monotonic() < deadline:
+        alive = {pid for pid in alive if _alive(pid)}
+        time.sleep(0.05)
+    assert alive == set()
+    # and the site is finished by the next build, as after any kill
+    build = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert build.returncode == 0, build.stderr
+    clean = tmp_path / "clean"
+    again = [sys.executable, "-m", "catalogue", "build", "--content", str(synthetic)]
+    again += ["--out", str(clean), "--today", TODAY_ARG, "--jobs", "1"]
+    subprocess.run(again, check=True, capture_output=True)
+    assert tree_digest(out) == tree_digest(clean)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"  # a zombie has stopped; its parent (init) reaps it
