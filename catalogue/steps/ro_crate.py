@@ -31,7 +31,7 @@ from catalogue.steps.facts import (
     study_doi,
 )
 
-RO_CRATE_VERSION = "1"
+RO_CRATE_VERSION = "2"  # 2: one entity a line
 FILE_LIMIT = 1000
 CONTEXT = "https://w3id.org/ro/crate/1.1/context"
 SPEC = "https://w3id.org/ro/crate/1.1"
@@ -179,6 +179,19 @@ def crate(ctx: RenderContext, entry: StudyEntry, content: Path) -> dict[str, Any
     }
 
 
+def crate_bytes(doc: dict[str, Any]) -> bytes:
+    """The crate with one entity a line: as easy to read and diff as an indented dump, and
+    written by json's C encoder (an indented dump runs the pure-Python encoder, which
+    took twice as long as building the crate)."""
+    head = {k: v for k, v in doc.items() if k != "@graph"}
+    entities = ",\n".join(
+        json.dumps(e, ensure_ascii=False, separators=(",", ":")) for e in doc["@graph"]
+    )
+    opening = json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1]
+    comma = "," if head else ""
+    return f'{opening}{comma}"@graph":[\n{entities}\n]}}\n'.encode()
+
+
 def ro_crate_steps(ctx: RenderContext, content: Path) -> list[Step]:
     steps = []
     for entry in ctx.catalogue.public():
@@ -195,12 +208,7 @@ def ro_crate_steps(ctx: RenderContext, content: Path) -> list[Step]:
                     date_modified(ctx, entry),
                 ),
                 make=lambda entry=entry, out=out: StepResult(
-                    files={
-                        out: (
-                            json.dumps(crate(ctx, entry, content), indent=1, ensure_ascii=False)
-                            + "\n"
-                        ).encode("utf-8")
-                    }
+                    files={out: crate_bytes(crate(ctx, entry, content))}
                 ),
             )
         )
