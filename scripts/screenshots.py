@@ -37,6 +37,7 @@ PAGES = {
     "study-images": "/studies/S-BIAD1492/",
     "study-zarr": "/studies/S-BIAD9009/",
     "files": "/studies/S-BIAD9001/files/screen-a/",
+    "files-zarr": "/studies/S-BIAD9009/files/image/",
     "search": "/search/?q=cell",
     "stats": "/stats/",
     "tombstone": "/studies/S-BIAD3/",  # from tests/roots/lifecycle (the demo has none)
