@@ -17,6 +17,7 @@ from catalogue.identifiers import SHA256_RE
 from catalogue.model import FileRow, ManifestSummary
 from catalogue.problems import Problem, problem
 from catalogue.readers import summary_cache
+from catalogue.spreadsheet import looks_like_formula
 
 REQUIRED = ("path", "size")
 MAX_SIZE = 2**63 - 1  # the largest file size file systems and S3 can express
@@ -57,6 +58,8 @@ def path_problem(p: str) -> str | None:
     if _BIDI.search(p):
         # e.g. U+202E makes "gnp.exe" display as "exe.png": a disguised file type
         return f"path {p!r} contains a bidirectional text control character"
+    if looks_like_formula(p):
+        return f"path {p!r} starts like a spreadsheet formula (=, @, or + and - with a call)"
     parts = p.split("/")
     if ".." in parts:
         return f"path {p!r} must not contain '..'"
@@ -70,6 +73,28 @@ def path_problem(p: str) -> str | None:
     )
     if long is not None:
         return f"name {long[:40]!r}… is longer than file systems allow ({MAX_NAME_BYTES} bytes)"
+    return None
+
+
+MAX_LINE = 65_536  # characters; a real row is under a few thousand
+# C0 controls but the tab (the separator), and DEL: invisible in a page, dropped or
+# mangled by browsers (NUL), terminal escapes (ESC), never part of a file's metadata.
+# (C1 controls and U+2028/2029 in a path are E043, as path_problem says.)
+_LINE_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def line_problem(text: str) -> tuple[int, str] | None:
+    """(column, message) when a manifest line cannot be published as it is."""
+    if len(text) > MAX_LINE:
+        return 1, f"line of {len(text):,} characters (at most {MAX_LINE:,})"
+    bad = _LINE_CONTROL.search(text)
+    if bad is not None:
+        column, char = bad.start() + 1, bad.group()
+        hint = {
+            "\r": " (lines ended by a lone CR, as old Mac files are: save with LF endings)",
+            "\x00": " (a NUL byte: is this a binary file, or UTF-16?)",
+        }.get(char, "")
+        return column, f"control character U+{ord(char):04X} at column {column}{hint}"
     return None
 
 
@@ -129,6 +154,12 @@ def _summarize(path: Path, rel: str) -> tuple[ManifestSummary | None, list[Probl
             problems.append(problem(rel, number, "E048", "line is not valid UTF-8"))
             continue
         if not text.strip():
+            continue
+        unreadable = line_problem(text)
+        if unreadable is not None:
+            problems.append(problem(rel, number, "E049", unreadable[1], unreadable[0]))
+            if header is None:
+                return None, problems  # no header to read the rows by
             continue
         cells = text.split("\t")
         if header is None:

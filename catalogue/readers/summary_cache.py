@@ -19,8 +19,8 @@ from catalogue.model import ManifestSummary
 from catalogue.problems import Problem
 
 # bump with any change to what summarize() checks or returns
-CACHE_VERSION = "4"  # 2: summaries keep distinct attribute values; 3: checksum count;
-# 4: Zarr folders counted as images, previews one row per image
+CACHE_VERSION = "5"  # 2: summaries keep distinct attribute values; 3: checksum count;
+# 4: Zarr folders counted as images, previews one row per image; 5: E049, formula paths
 
 
 def cache_dir() -> Path | None:

@@ -56,6 +56,7 @@ MAX_VALUES = 1_000_000
 # pure-Python loader stays the one that words errors (its messages are the ones
 # documented and tested), so a file that libyaml refuses is parsed again by it.
 FastLoader: Any = getattr(yaml, "CSafeLoader", None)
+BIG_INT = 2**63
 _EMPTY = yaml.ScalarNode("tag:yaml.org,2002:null", "")
 
 
@@ -183,6 +184,11 @@ def _scalar(node: yaml.Node, ctor: yaml.SafeLoader) -> Any:
     if not isinstance(node, yaml.ScalarNode):
         return str(node.value)
     try:
-        return ctor.construct_object(node, deep=True)
+        value = ctor.construct_object(node, deep=True)
     except (yaml.YAMLError, ValueError, TypeError, OverflowError):
         return node.value
+    if isinstance(value, int) and not -BIG_INT < value < BIG_INT:
+        # no field holds a number this large; as text it is named by the field's check
+        # instead of failing wherever it is printed (past 4,300 digits Python refuses)
+        return node.value
+    return value

@@ -29,6 +29,7 @@ from catalogue.formats import file_format
 from catalogue.model import StudyEntry
 from catalogue.pipeline.plan import Step, StepResult, digest_of
 from catalogue.readers.manifest import iter_cells
+from catalogue.spreadsheet import safe_cell
 from catalogue.steps.context import RenderContext
 from catalogue.steps.facts import date_modified, stable_url, study_doi
 
@@ -168,10 +169,10 @@ def _csv_cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, list):
-        return "; ".join(value)
+        return safe_cell("; ".join(value))
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return safe_cell(value) if isinstance(value, str) else str(value)
 
 
 def _studies(ctx: RenderContext, with_csv: bool) -> StepResult:

@@ -37,6 +37,7 @@ from catalogue.pipeline.output import dumps_json
 from catalogue.pipeline.plan import Step, StepResult, digest_of
 from catalogue.readers.manifest import iter_cells
 from catalogue.render import filesize
+from catalogue.spreadsheet import safe_cell
 from catalogue.steps.context import RenderContext
 from catalogue.steps.plates import PlateCollector, plate_columns, shard_count
 
@@ -438,7 +439,8 @@ def _write_dataset(
                 else:
                     other_bytes += size
             # every file goes into the lists, whether or not the table shows it on its own
-            row = "\t".join([path, "" if size is None else raw_size, sha, *attributes, url])
+            shown = [safe_cell(a) for a in attributes]  # for spreadsheets (spreadsheet.py)
+            row = "\t".join([path, "" if size is None else raw_size, sha, *shown, url])
             tsv.write((row + "\n").encode())
             urls.write((url + "\n").encode())
             aria2.write(aria2_entry(url, acc, path).encode())
