@@ -439,8 +439,8 @@ def _write_dataset(
                 else:
                     other_bytes += size
             # every file goes into the lists, whether or not the table shows it on its own
-            shown = [safe_cell(a) for a in attributes]  # for spreadsheets (spreadsheet.py)
-            row = "\t".join([path, "" if size is None else raw_size, sha, *shown, url])
+            as_text = [safe_cell(a) for a in attributes]  # for spreadsheets (spreadsheet.py)
+            row = "\t".join([path, "" if size is None else raw_size, sha, *as_text, url])
             tsv.write((row + "\n").encode())
             urls.write((url + "\n").encode())
             aria2.write(aria2_entry(url, acc, path).encode())
