@@ -412,3 +412,39 @@ def test_hashing_on_a_dask_cluster_gives_the_same_manifest(
     assert "4 read, 0 unchanged" in dask.output
     studies = content / "studies/S-BIAD2"
     assert (studies / "dask.files.tsv").read_bytes() == (studies / "local.files.tsv").read_bytes()
+
+
+def test_small_files_hashed_during_the_walk_match_one_worker_and_sha256(
+    content: Path, plate: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Small files are hashed by the workers as they look at them, large files and images
+    afterwards: with 1 or 2 workers, the manifest, the digests and the warnings (in the
+    same order) are the same, and a re-run reads nothing."""
+    monkeypatch.setattr(hashing, "CHUNK_FILES", 3)  # several chunks in flight
+    for i in range(10):
+        (plate / f"notes/n{i}.txt").parent.mkdir(exist_ok=True)
+        (plate / f"notes/n{i}.txt").write_bytes(os.urandom(50 + i))
+    (plate / "big.bin").write_bytes(os.urandom(hashing.SMALL + 5))
+    (plate / "notes/.hidden").write_bytes(b"x")
+    (plate / "notes/link.txt").symlink_to(plate / "notes/n0.txt")
+    outputs = []
+    for jobs in ("1", "2"):
+        monkeypatch.setenv("CATALOGUE_CACHE_DIR", str(tmp_path / f"state{jobs}"))
+        result = run(
+            "add-files", "S-BIAD2", f"j{jobs}", str(plate), "--content", str(content), "-j", jobs
+        )
+        assert result.exit_code == 0, result.output
+        assert "15 read, 0 unchanged" in result.output
+        outputs.append([ln for ln in result.output.splitlines() if ln.startswith("warning")])
+        again = run(
+            "add-files", "S-BIAD2", f"j{jobs}", str(plate), "--content", str(content), "-j", jobs
+        )
+        assert "0 read, 15 unchanged" in again.output, again.output
+    studies = content / "studies/S-BIAD2"
+    assert (studies / "j1.files.tsv").read_bytes() == (studies / "j2.files.tsv").read_bytes()
+    assert outputs[0] == outputs[1] and len(outputs[0]) >= 2
+    table = {r["path"]: r for r in rows(studies / "j2.files.tsv")}
+    for rel in ("notes/n7.txt", "big.bin", "P1/A01/f1.tif", "README.txt"):
+        assert table[rel]["sha256"] == sha(plate / rel)
+        assert table[rel]["size"] == str((plate / rel).stat().st_size)
+    assert table["P1/A01/f1.tif"]["SizeX"] == "696"

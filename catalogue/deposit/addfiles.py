@@ -17,7 +17,6 @@ it again costs only a walk.
 from __future__ import annotations
 
 import errno
-import functools
 import hashlib
 import json
 import os
@@ -35,7 +34,7 @@ import yaml
 from catalogue.deposit import hashing, studyedit
 from catalogue.deposit.progress import Progress, human_bytes
 from catalogue.deposit.state import HashState
-from catalogue.deposit.walk import Found, Skipped, walk
+from catalogue.deposit.walk import entries, is_image
 from catalogue.identifiers import ACCESSION_RE, DATASET_ID_RE
 from catalogue.paths import escapes
 from catalogue.readers.manifest import KNOWN, RESERVED, file_sha256, iter_cells, summarize
@@ -255,21 +254,6 @@ def _db(folder: Path) -> sqlite3.Connection:
     return db
 
 
-@functools.lru_cache(maxsize=4096)
-def _image_suffix(key: str) -> bool:
-    from catalogue.imaging.thumbnail import thumbnail_candidate
-
-    return thumbnail_candidate(key)
-
-
-def is_image(rel: str) -> bool:
-    """``thumbnail_candidate`` by the name's last suffixes, memoised: called per file."""
-    if ".zarr/" in rel.lower():
-        return False
-    parts = rel.rsplit("/", 1)[-1].lower().rsplit(".", 2)
-    return _image_suffix("x." + ".".join(parts[1:]) if len(parts) > 1 else "x")
-
-
 def _skip(report: AddReport, echo: Echo, folder: Path, rel: str, reason: str) -> None:
     kind = reason.split(":")[0].split(" (")[0]
     report.skipped[kind] += 1
@@ -293,7 +277,7 @@ def add_files(
         db = _db(Path(work))
         try:
             existing_header = _load_existing(db, target.manifest)
-            _scan(db, folder, report, echo)
+            _scan(db, folder, options, target, state, report, echo, progress, tty)
             _hash(db, folder, options, target, state, report, echo, progress, tty)
             state.flush()
             _write(db, options, target, existing_header, matcher, report, echo)
@@ -323,20 +307,68 @@ def _load_existing(db: sqlite3.Connection, manifest: Path) -> list[str] | None:
     return header
 
 
-def _scan(db: sqlite3.Connection, folder: Path, report: AddReport, echo: Echo) -> None:
-    batch: list[tuple[str, int, int]] = []
-    for item in walk(folder):
-        if isinstance(item, Skipped):
-            _skip(report, echo, folder, item.rel, item.reason)
+def _scan(
+    db: sqlite3.Connection,
+    folder: Path,
+    options: AddOptions,
+    target: Target,
+    state: HashState,
+    report: AddReport,
+    echo: Echo,
+    stream: TextIO | None,
+    tty: bool,
+) -> None:
+    """The walk, with small files hashed on the way (``hashing.scan``); what is left for
+    ``_hash`` (large files, images whose headers are read, files to place) goes to the
+    ``found`` table."""
+    state.flush()
+    inline = target.data_dest is None and options.executor in (None, "local")
+    known_rows = state.db.execute("SELECT 1 FROM hashed LIMIT 1").fetchone() is not None
+    bar = Progress("reading", None, None, stream, tty)
+    found: list[tuple[str, int, int]] = []
+    known: list[tuple[str, int, str, str]] = []
+    out: list[tuple[str, int, str, str]] = []
+    items = hashing.scan(
+        folder,
+        entries(folder),
+        options.jobs if inline else 1,
+        str(state.path) if known_rows else None,
+        inline,
+        options.headers,
+    )
+    for item in items:
+        kind = item[0]
+        if kind == "hashed":
+            result = item[1]
+            if "error" in result:
+                _skip(report, echo, folder, result["rel"], result["error"])
+                continue
+            state.record(result, False)
+            report.hashed += 1
+            size = result["size"]
+            out.append((result["rel"], size, result["sha256"], ""))
+        elif kind == "found":
+            size = item[2]
+            found.append(item[1:])
+        elif kind == "known":
+            size = item[2]
+            report.reused += 1
+            known.append(item[1:])
+        else:
+            _skip(report, echo, folder, item[1], item[2])
             continue
-        assert isinstance(item, Found)
-        batch.append((item.rel, item.size, item.mtime_ns))
         report.files += 1
-        report.bytes += item.size
-        if len(batch) >= 10_000:
-            db.executemany("INSERT INTO found (path, size, mtime_ns) VALUES (?, ?, ?)", batch)
-            batch = []
-    db.executemany("INSERT INTO found (path, size, mtime_ns) VALUES (?, ?, ?)", batch)
+        report.bytes += size
+        bar.add(1, size)
+        if len(found) >= 10_000:
+            db.executemany("INSERT INTO found (path, size, mtime_ns) VALUES (?, ?, ?)", found)
+            found = []
+        if len(out) + len(known) >= 10_000:
+            db.executemany("INSERT INTO result VALUES (?, ?, ?, ?)", out + known)
+            out, known = [], []
+    db.executemany("INSERT INTO found (path, size, mtime_ns) VALUES (?, ?, ?)", found)
+    db.executemany("INSERT INTO result VALUES (?, ?, ?, ?)", out + known)
+    bar.close()
 
 
 def _hash(
@@ -388,7 +420,8 @@ def _hash(
         db.executemany("INSERT INTO todo VALUES (?, ?, ?, ?)", pending)
     todo_files, todo_bytes = db.execute("SELECT count(*), total(size) FROM todo").fetchone()
     todo_bytes = int(todo_bytes)
-    report.reused = report.files - todo_files
+    found_files = db.execute("SELECT count(*) FROM found").fetchone()[0]
+    report.reused += found_files - todo_files
     if report.reused:
         echo(f"add-files: {report.reused:,} files unchanged since the last run (not read again)")
     bar = Progress("hashing", todo_files, todo_bytes, stream, tty)

@@ -11,6 +11,15 @@ A file is read once: its digest, and for image files their header (the same
 A file whose size or modification time changed while it was read is reported, not
 recorded, so a manifest never pairs a size with a digest of other bytes.
 
+On a folder of many small files even that is too slow when the main process first walks
+the whole folder (a ``stat`` per file, name checks, tuples) and then hands each file to a
+worker: the main process, not SHA-256, sets the pace. So ``scan`` does the per-file half
+of the walk in the workers too: the main process only lists folders and sends names in
+chunks; a worker looks at each file (``walk.classify``), asks the resume state whether it
+is known unchanged, and hashes the small ones there and then (one open, one read, one
+fstat). Large files and images whose header is read come back as ``Found`` and go through
+``run`` afterwards, so that one large file per chunk still keeps every core busy.
+
 On a Dask cluster (``--executor dask://…``) the same chunks are mapped through
 ``pipeline.executors``; the workers must see the folder at the same path.
 """
@@ -25,7 +34,12 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
+
+from catalogue.deposit.walk import Skipped, classify, is_image
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 CHUNK_FILES = 256
 CHUNK_BYTES = 64 << 20
@@ -129,6 +143,111 @@ def process_chunk(tasks: list[Task]) -> list[dict[str, Any]]:
                 result["error"] = f"cannot be placed in data_root ({exc.strerror or exc})"
         out.append(result)
     return out
+
+
+class ScanJob(NamedTuple):
+    """Names from ``walk.entries`` for one worker: ``(rel, None)`` to look at, ``(rel,
+    reason)`` already left out (passed through, so every report comes back in order)."""
+
+    root: str
+    names: list[tuple[str, str | None]]
+    state: str | None  # the resume state's SQLite file, when it has rows
+    inline: bool  # hash small files here (False: --copy/--link, a Dask executor)
+    headers: bool  # images' headers are read (so images are not hashed here)
+
+
+_STATES: dict[str, Any] = {}
+
+
+def _known(state: str, rel: str) -> tuple[int, int, str, str] | None:
+    """(size, mtime_ns, sha256, harvested) recorded for ``rel`` by an earlier run."""
+    db = _STATES.get(state)
+    if db is None:
+        import sqlite3
+
+        db = _STATES[state] = sqlite3.connect(f"file:{state}?mode=ro", uri=True)
+    row = db.execute(
+        "SELECT size, mtime_ns, sha256, harvested FROM hashed WHERE path = ?", (rel,)
+    ).fetchone()
+    return row
+
+
+def scan_chunk(job: ScanJob) -> list[tuple[Any, ...]]:
+    """Each name of the job, in order, as one of
+    ``("skip", rel, reason)``, ``("found", rel, size, mtime_ns)`` (hash it later),
+    ``("known", rel, size, sha256, harvested)`` (unchanged since an earlier run) or
+    ``("hashed", result)`` (a ``process_chunk`` result, error included)."""
+    out: list[tuple[Any, ...]] = []
+    small: list[Task] = []
+    for rel, why in job.names:
+        if why is not None:
+            out.append(("skip", rel, why))
+            continue
+        item = classify(job.root, rel)
+        if isinstance(item, Skipped):
+            out.append(("skip", rel, item.reason))
+            continue
+        if not job.inline or item.size > SMALL or (job.headers and is_image(rel)):
+            out.append(("found", *item))
+            continue
+        if job.state is not None:
+            row = _known(job.state, rel)
+            if row is not None and row[0] == item.size and row[1] == item.mtime_ns:
+                out.append(("known", rel, item.size, row[2], row[3] or ""))
+                continue
+        small.append(Task(f"{job.root}/{rel}", rel, item.size, item.mtime_ns))
+    if small:
+        out.extend(("hashed", result) for result in process_chunk(small))
+    return out
+
+
+def scan(
+    folder: Path,
+    names: Iterable[tuple[str, str | None]],
+    jobs: int,
+    state: str | None,
+    inline: bool,
+    headers: bool,
+) -> Iterator[tuple[Any, ...]]:
+    """``scan_chunk`` over every name, in order (see the module docstring)."""
+    root = str(folder.resolve())
+
+    def job_list() -> Iterator[ScanJob]:
+        batch: list[tuple[str, str | None]] = []
+        for item in names:
+            batch.append(item)
+            if len(batch) >= CHUNK_FILES:
+                yield ScanJob(root, batch, state, inline, headers)
+                batch = []
+        if batch:
+            yield ScanJob(root, batch, state, inline, headers)
+
+    try:
+        for results in ordered_map(scan_chunk, job_list(), jobs):
+            yield from results
+    finally:
+        while _STATES:  # connections opened in this process (jobs=1)
+            _STATES.popitem()[1].close()
+
+
+def ordered_map(fn: Callable[[T], R], items: Iterable[T], jobs: int) -> Iterator[R]:
+    """``map(fn, items)`` over ``jobs`` worker processes, a few items in flight per worker
+    (memory stays flat), results in the order of ``items``."""
+    if jobs <= 1:
+        yield from map(fn, items)
+        return
+    window: deque[Future[R]] = deque()
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        try:
+            for item in items:
+                window.append(pool.submit(fn, item))
+                while len(window) > jobs * 3:
+                    yield window.popleft().result()
+            while window:
+                yield window.popleft().result()
+        finally:
+            for future in window:
+                future.cancel()
 
 
 def chunks(tasks: Iterable[Task]) -> Iterator[list[Task]]:

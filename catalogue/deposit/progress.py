@@ -30,7 +30,12 @@ def _clock(seconds: float) -> str:
 
 
 class Progress:
-    def __init__(self, label: str, files: int, size: int, stream: TextIO | None, tty: bool):
+    """``files`` and ``size`` None: the totals are not known (a walk), so the line shows
+    what was done and its rate, without a time left."""
+
+    def __init__(
+        self, label: str, files: int | None, size: int | None, stream: TextIO | None, tty: bool
+    ):
         self.label, self.files, self.size = label, files, size
         self.stream, self.tty = stream, tty
         self.done_files = self.done_bytes = 0
@@ -50,6 +55,11 @@ class Progress:
     def line(self, now: float | None = None) -> str:
         elapsed = max(1e-9, (now or time.monotonic()) - self.started)
         rate = self.done_bytes / elapsed
+        if self.files is None or self.size is None:
+            return (
+                f"{self.label}: {self.done_files:,} files, {human_bytes(self.done_bytes)}, "
+                f"{human_bytes(rate)}/s"
+            )
         text = (
             f"{self.label}: {self.done_files:,}/{self.files:,} files, "
             f"{human_bytes(self.done_bytes)}/{human_bytes(self.size)}, "
@@ -72,7 +82,7 @@ class Progress:
 
     def close(self) -> None:
         """The final figures, on a line of their own."""
-        if self.stream is None or not self.files:
+        if self.stream is None or not (self.files or self.done_files):
             return
         elapsed = time.monotonic() - self.started
         text = self.line().split(", ", 3)
