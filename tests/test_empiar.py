@@ -108,6 +108,76 @@ def test_the_api_record_gives_the_same_study_and_updates_it(tmp_path):
     assert not (content / "studies" / "S-BIAD2").exists()
 
 
+def entry_schema() -> dict:
+    """The Entry of EMPIAR's own OpenAPI description of its REST API (emdb-empiar/
+    empiar_basic), as a JSON Schema. One correction: AuthorEditor.author_orcid refers to
+    AuthorDetailed (an object), where every other ORCID in it is a string (AuthorOrcid)."""
+    spec = json.loads((EMPIAR / "empiar-api.openapi.json").read_text(encoding="utf-8"))
+    definitions = spec["definitions"]
+    definitions["AuthorEditor"]["properties"]["author_orcid"] = {
+        "$ref": "#/definitions/AuthorOrcid"
+    }
+    return {"$ref": "#/definitions/Entry", "definitions": definitions}
+
+
+def without_nulls(value):
+    """Swagger 2.0 cannot say 'nullable': the API's nulls (an author without ORCID) are
+    left out before validating."""
+    if isinstance(value, dict):
+        return {k: without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_nulls(v) for v in value]
+    return value
+
+
+def test_the_api_record_has_the_shapes_empiar_publishes_and_both_person_forms_import(tmp_path):
+    """The API record is checked against EMPIAR's published description of the REST API
+    (widths and years are strings there, people wrapped in {"author": ...}); the flat form
+    a deposition uses for the same people gives the same study, and an e-mail address the
+    API carries for a corresponding author appears in no output."""
+    record = json.loads((EMPIAR / "EMPIAR-10934.api.json").read_text(encoding="utf-8"))
+    (entry,) = record.values()
+    jsonschema.validate(without_nulls(entry), entry_schema())
+    assert isinstance(entry["imagesets"][0]["image_width"], str)
+    wrong = json.loads(json.dumps(entry))
+    wrong["imagesets"][0]["num_images_or_tilt_series"] = "many"
+    try:
+        jsonschema.validate(without_nulls(wrong), entry_schema())
+        raise AssertionError("the schema accepted a text count")
+    except jsonschema.ValidationError:
+        pass
+    email = "claudia.lancey.empiar@example.org"
+    entry["corresponding_author"]["author"]["email"] = email
+    wrapped = tmp_path / "wrapped.json"
+    wrapped.write_text(json.dumps(record), encoding="utf-8")
+    flat_entry = json.loads(json.dumps(entry))
+    flat_entry["corresponding_author"] = flat_entry["corresponding_author"]["author"]
+    flat_entry["principal_investigator"] = [
+        p["author"] for p in flat_entry["principal_investigator"]
+    ]
+    flat = tmp_path / "flat.json"
+    flat.write_text(json.dumps({"EMPIAR-10934": flat_entry}), encoding="utf-8")
+    studies = []
+    for source in (wrapped, flat):
+        content = new_content(tmp_path / source.stem)
+        result = run("import-empiar", source, "--content", content)
+        assert result.exit_code == 0, result.output
+        studies.append(study_of(content, "S-BIAD1"))
+        out = tmp_path / source.stem / "site"
+        built = run("build", "--content", content, "--out", out, "--today", TODAY)
+        assert built.exit_code == 0, built.output
+        for path in [*content.rglob("*"), *out.rglob("*")]:
+            if path.is_file():
+                assert email.encode() not in path.read_bytes(), path
+    assert studies[0] == studies[1]
+    lancey = studies[0]["authors"][0]
+    assert lancey["given_name"] == "Claudia" and "corresponding author" in lancey["roles"]
+    pis = [a for a in studies[0]["authors"] if "principal investigator" in a.get("roles", [])]
+    assert {a["family_name"] for a in pis} == {"De Biasio", "Hamdan"}
+    (dataset,) = studies[0]["datasets"]
+    assert "11520" in dataset["description"]  # the width, given as text
+
+
 def test_a_deposition_valid_against_the_schema_is_read(tmp_path):
     deposition = json.loads((EMPIAR / "deposition-working_example.json").read_text())
     schema = json.loads((EMPIAR / "empiar_deposition.schema.json").read_text())

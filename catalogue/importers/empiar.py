@@ -303,14 +303,25 @@ def _decode(value: Any, table: dict[str, str]) -> str | None:
 
 
 def _json_person(p: dict[str, Any]) -> dict[str, Any]:
+    """A corresponding author or PI: flat in a deposition, ``{"author": {...}}`` in the REST
+    API (its published OpenAPI description, tests/data/empiar/empiar-api.openapi.json)."""
+    if isinstance(p.get("author"), dict):
+        p = p["author"]
     given = " ".join(x for x in (_text(p.get("first_name")), _text(p.get("middle_name"))) if x)
     return {
         "given": given or None,
         "family": _text(p.get("last_name")),
-        "orcid": _text(p.get("author_orcid")),
+        "orcid": _orcid(p.get("author_orcid")),
         "organization": _text(p.get("organization")),
         "country": _text(p.get("country")),
     }
+
+
+def _orcid(value: Any) -> str | None:
+    """An ORCID as text; EMPIAR's API description types it as an object holding one."""
+    if isinstance(value, dict):
+        value = value.get("author_orcid") or value.get("orcid")
+    return _text(value)
 
 
 def _json_author_name(value: Any) -> str | None:
@@ -356,7 +367,7 @@ def read_json_entry(data: dict[str, Any], path: Path) -> Entry:
     )
     for a in sorted(_objects(data.get("authors")), key=_order):
         entry.authors.append(
-            {"name": _json_author_name(a.get("name")), "orcid": _text(a.get("author_orcid"))}
+            {"name": _json_author_name(a.get("name")), "orcid": _orcid(a.get("author_orcid"))}
         )
     corresponding = data.get("corresponding_author")
     if isinstance(corresponding, dict):
