@@ -52,8 +52,14 @@ class StudySummary(StudyCore):
     organisms: list[str]
     imaging_methods: list[str]
     datasets: int
-    files: int
+    files: int  # files listed here (in manifests)
     bytes: int
+    # what the source archive declares for datasets not listed here (remote_files), only
+    # when some dataset declares a count or a size: files (not images or tilt series:
+    # those are per dataset, in remote_files), bytes, and the archives that say so
+    declared_files: int | None = None
+    declared_bytes: int | None = None
+    declared_by: list[str] | None = None
     url: str
     api_url: str
 

@@ -565,6 +565,22 @@ class StudyState(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class Declared(Record):
+    """What the source archive says of the files it holds for datasets listed nowhere here
+    (``remote_files`` of datasets without a manifest): shown as *declared by* the source,
+    never added to the counts of files listed here."""
+
+    counts: tuple[tuple[str, int], ...] = ()  # (unit, count): "files", "images", "plates"…
+    size: int | None = None  # bytes, the sum of the declared sizes (None: none declared)
+    by: tuple[str, ...] = ()  # the archives, in dataset order
+    datasets: int = 0  # datasets with declared files and no manifest
+
+    @property
+    def files(self) -> int | None:
+        """The declared count of files (not images or tilt series), if any."""
+        return dict(self.counts).get("files")
+
+
 class StudyEntry(Record):
     """A study as loaded: metadata plus what the build derived from its files."""
 
@@ -572,6 +588,29 @@ class StudyEntry(Record):
     folder: str  # path of the study folder relative to the content root
     source_digest: str  # sha256 over study.yaml and manifests: invalidates its outputs
     manifests: dict[str, ManifestSummary] = {}  # dataset id -> summary
+
+    @property
+    def declared(self) -> Declared:
+        counts: dict[str, int] = {}
+        size: int | None = None
+        by: list[str] = []
+        datasets = 0
+        for ds in self.study.datasets:
+            r = ds.remote_files
+            if r is None or ds.id in self.manifests:
+                continue
+            if r.count is None and r.size is None:
+                continue
+            datasets += 1
+            if r.count is not None:
+                unit = r.count_of or "files"
+                counts[unit] = counts.get(unit, 0) + r.count
+            if r.size is not None:
+                size = (size or 0) + r.size
+            where = r.where or "the source"
+            if where not in by:
+                by.append(where)
+        return Declared(counts=tuple(counts.items()), size=size, by=tuple(by), datasets=datasets)
 
     def state(self, today: dt.date) -> StudyState:
         # The embargo comes first: a study withdrawn before its release date was never

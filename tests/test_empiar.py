@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from catalogue.cli import main
 
-from .conftest import DEMO
+from .conftest import DEMO, site_files
 
 EMPIAR = Path(__file__).resolve().parent / "data" / "empiar"
 TODAY = "2026-11-30"
@@ -93,6 +93,19 @@ def test_the_xml_header_becomes_an_indexed_study_that_builds(tmp_path):
     assert record["source"]["id"] == "EMPIAR-10934"
     assert record["authors"][1]["family_name"] == "Tehseen"
     assert record["datasets"][0]["remote_files"]["count"] == 3889
+    # the study's key facts give what EMPIAR declares, marked as declared (nothing is
+    # listed here), and so does its summary in the API
+    facts = page[page.index('<dl class="keyfacts">') :]
+    facts = facts[: facts.index("</dl>")]
+    assert "3,889 images declared by EMPIAR</span> in 1 dataset" in facts
+    assert "1.9 TB, declared by EMPIAR" in facts and "held elsewhere" not in facts
+    assert ">0 in 1 dataset" not in facts
+    assert "as declared by EMPIAR</span>, not listed here; held at EMPIAR" in page
+    (summary,) = json.loads((out / "api/v1/studies.json").read_text())["studies"]
+    assert (summary["files"], summary["bytes"]) == (0, 0)  # nothing listed here
+    assert summary["declared_bytes"] == 1_900_000_000_000
+    assert summary["declared_files"] is None  # EMPIAR counts images, not files
+    assert summary["declared_by"] == ["EMPIAR"]
 
 
 def test_the_api_record_gives_the_same_study_and_updates_it(tmp_path):
@@ -166,9 +179,11 @@ def test_the_api_record_has_the_shapes_empiar_publishes_and_both_person_forms_im
         out = tmp_path / source.stem / "site"
         built = run("build", "--content", content, "--out", out, "--today", TODAY)
         assert built.exit_code == 0, built.output
-        for path in [*content.rglob("*"), *out.rglob("*")]:
+        for path in content.rglob("*"):
             if path.is_file():
                 assert email.encode() not in path.read_bytes(), path
+        for path, data in site_files(out):
+            assert email.encode() not in data, path
     assert studies[0] == studies[1]
     lancey = studies[0]["authors"][0]
     assert lancey["given_name"] == "Claudia" and "corresponding author" in lancey["roles"]

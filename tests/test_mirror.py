@@ -3,6 +3,7 @@ curator's edits, and `build --keep-going` publishing every valid study."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -135,3 +136,48 @@ def test_a_site_doi_pattern_gives_every_study_without_one_its_doi(tmp_path):
     site.write_text(site.read_text().replace("{accession}", "x"))
     result = run("validate", "--content", content)
     assert result.exit_code == 1 and "doi_pattern" in result.output
+
+
+def test_declared_file_counts_show_beside_listed_files_and_in_the_api(tmp_path):
+    """A dataset whose files are listed at the source only, with the count and size the
+    source declares: the study page and the API give them as declared, apart from the
+    files listed here; a study with neither still says its data is held elsewhere."""
+    content = mirror_site(tmp_path)
+    folder = content / "studies/S-BIAD7"
+    folder.mkdir(parents=True)
+    (content / "accessions.tsv").write_text("accession\tcreated\tnote\nS-BIAD7\t2024-01-01\t\n")
+    (folder / "listed.files.tsv").write_text("path\tsize\na.tif\t100\nb.tif\t300\n")
+    (folder / "study.yaml").write_text(
+        """format: 1
+accession: S-BIAD7
+title: Declared and listed files
+release_date: 2024-01-01
+license: CC0-1.0
+description: Two datasets.
+authors: [{name: A. Author}]
+datasets:
+  - {id: listed, title: Listed here, files: listed.files.tsv}
+  - id: elsewhere
+    title: Listed at the source
+    remote_files: {url: "https://www.ebi.ac.uk/biostudies/bioimages/studies/S-BIAD7",
+                   where: BioImage Archive, count: 1200, size: 5000000000}
+""",
+        encoding="utf-8",
+    )
+    out = tmp_path / "site"
+    result = run("build", "--content", content, "--out", out, "--today", TODAY)
+    assert result.exit_code == 0, result.output
+    page = (out / "studies/S-BIAD7/index.html").read_text(encoding="utf-8")
+    facts = page[page.index('<dl class="keyfacts">') :]
+    facts = facts[: facts.index("</dl>")]
+    assert (
+        '2 listed + <span class="declared">1,200 files declared by BioImage Archive</span> '
+        "in 2 datasets"
+    ) in facts
+    assert '400 B + <span class="declared">5.0 GB declared by BioImage Archive</span>' in facts
+    assert "1,200 files · 5.0 GB · <span" in page
+    assert "as declared by BioImage Archive</span>, not listed here" in page
+    (summary,) = json.loads((out / "api/v1/studies.json").read_text())["studies"]
+    assert (summary["files"], summary["bytes"]) == (2, 400)
+    assert (summary["declared_files"], summary["declared_bytes"]) == (1200, 5_000_000_000)
+    assert summary["declared_by"] == ["BioImage Archive"]

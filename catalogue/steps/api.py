@@ -51,8 +51,22 @@ def summary_record(ctx: RenderContext, entry: StudyEntry) -> dict[str, Any]:
         "datasets": len(s.datasets),
         "files": sum(m.count for m in entry.manifests.values()),
         "bytes": sum(m.total_size for m in entry.manifests.values()),
+        **_declared(entry),
         "url": ctx.absolute(ctx.study_url(s.accession)),
         "api_url": ctx.absolute(f"{ctx.root}/api/v1/studies/{s.accession}.json"),
+    }
+
+
+def _declared(entry: StudyEntry) -> dict[str, Any]:
+    """What the source says it holds for datasets listed nowhere here (``files`` and
+    ``bytes`` count only what is listed): present only when some dataset declares it."""
+    declared = entry.declared
+    if not declared.datasets:
+        return {}
+    return {
+        "declared_files": declared.files,
+        "declared_bytes": declared.size,
+        "declared_by": list(declared.by),
     }
 
 
