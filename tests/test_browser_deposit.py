@@ -15,10 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import tifffile
 from click.testing import CliRunner
+from PIL import Image
 from playwright.sync_api import Page, Route, expect
 
 from catalogue.cli import main
+from catalogue.imaging.harvest import harvest_file
 
 from .conftest import ROOT, SAMPLES, TODAY, build_site, copy_root, free_port
 
@@ -134,21 +137,55 @@ def test_filling_the_form_yields_a_study_that_validates(archive, page, tmp_path:
     folder = tmp_path / "plate-folder" / "plates"
     (folder / "P1/A01").mkdir(parents=True)
     (folder / "P1/B02").mkdir(parents=True)
-    shutil.copyfile(SAMPLES / "images/worm_fitc_16bit.tif", folder / "P1/A01/f1.tif")
-    shutil.copyfile(SAMPLES / "images/ihc_histology_rgb.png", folder / "P1/B02/f1.png")
+    images = SAMPLES / "images"
+    shutil.copyfile(images / "worm_fitc_16bit.tif", folder / "P1/A01/f1.tif")
+    shutil.copyfile(images / "ihc_histology_rgb.png", folder / "P1/B02/f1.png")
+    shutil.copyfile(images / "multi-channel-z-series.ome.tif", folder / "P1/A01/z.ome.tif")
+    shutil.copyfile(images / "CMU-1-Small-Region.svs", folder / "P1/A01/slide.svs")
+    shutil.copyfile(images / "032113-18.lsm", folder / "P1/A01/scan.lsm")
+    with Image.open(images / "ihc_histology_rgb.png") as png:  # the real PNG as a JPEG
+        png.convert("RGB").save(folder / "P1/B02/f2.jpg", quality=90)
+    worm = tifffile.imread(images / "worm_fitc_16bit.tif")  # and the real TIFF as BigTIFF
+    tifffile.imwrite(folder / "P1/B02/big.tif", worm, bigtiff=True)
     (folder / "P1/B02/big.raw").write_bytes(os.urandom(9_000_001))  # > one 8 MB slice
     (folder / ".DS_Store").write_bytes(b"\0\0")
     pg.select_option("#files-dataset", "plates")
     pg.set_input_files("#files-folder", str(folder))
-    expect(pg.locator("#files-download")).to_be_visible(timeout=30_000)
+    expect(pg.locator("#files-download")).to_be_visible(timeout=60_000)
     assert pg.locator("#files-skipped").inner_text().startswith(".DS_Store: hidden file")
     tsv = pg.locator("#files-download").get_attribute("data-tsv") or ""
-    expected = ["path\tsize\tsha256"] + [
-        f"{rel}\t{(folder / rel).stat().st_size}\t"
-        f"{hashlib.sha256((folder / rel).read_bytes()).hexdigest()}"
-        for rel in ("P1/A01/f1.tif", "P1/B02/big.raw", "P1/B02/f1.png")
-    ]
-    assert tsv.splitlines() == expected
+    lines = tsv.splitlines()
+    header = lines[0].split("\t")
+    assert header == ["path", "size", "sha256", "SizeX", "SizeY", "SizeZ", "SizeC", "SizeT",
+                      "PixelType"]  # fmt: skip
+    rows = {
+        line.split("\t")[0]: dict(zip(header, line.split("\t"), strict=True)) for line in lines[1:]
+    }
+    rels = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+    assert list(rows) == [r for r in rels if r != ".DS_Store"]
+    for rel, row in rows.items():
+        assert row["size"] == str((folder / rel).stat().st_size)
+        assert row["sha256"] == hashlib.sha256((folder / rel).read_bytes()).hexdigest()
+        # every header value the browser read is the one add-files (and harvest) reads
+        harvested = harvest_file(str(folder / rel))["values"]
+        for column in header[3:]:
+            if row[column]:
+                assert row[column] == harvested.get(column), (rel, column, row, harvested)
+    shown = {rel: [row[c] for c in header[3:]] for rel, row in rows.items()}
+    assert shown["P1/A01/f1.tif"] == ["696", "520", "1", "1", "1", "uint16"]
+    assert shown["P1/A01/z.ome.tif"] == ["439", "167", "5", "3", "1", "int8"]  # OME-XML
+    assert shown["P1/B02/big.tif"] == ["696", "520", "1", "1", "1", "uint16"]  # BigTIFF
+    assert shown["P1/B02/f1.png"] == ["512", "512", "1", "3", "1", "uint8"]
+    assert shown["P1/B02/f2.jpg"] == ["512", "512", "1", "3", "1", "uint8"]
+    # pyramids and multi-page files without OME-XML: no guess at Z or T
+    assert shown["P1/A01/slide.svs"] == ["2220", "2967", "", "3", "", "uint8"]
+    assert shown["P1/A01/scan.lsm"] == ["512", "512", "", "3", "", "uint8"]
+    assert shown["P1/B02/big.raw"] == [""] * 6
+    preview = pg.locator("#files-preview")
+    expect(preview).to_be_visible()
+    assert preview.locator("th").all_inner_texts() == header
+    assert preview.locator("tbody tr").count() == len(rows)
+    assert preview.locator("tbody tr").nth(2).locator("td").nth(3).inner_text() == "2220"
     assert pg.locator('[data-path="datasets.0.files"]').input_value() == "plates.files.tsv"
     # the incremental SHA-256 of the worker (used above 64 MB) agrees with hashlib too
     streamed = pg.evaluate(

@@ -539,6 +539,12 @@
   // --- file list from a folder, hashed in a worker ---------------------------------------------
 
   const ZARR_METADATA = new Set([".zattrs", ".zgroup", ".zarray", ".zmetadata"]);
+  // the image-header columns of `catalogue add-files` (catalogue/imaging/harvest.py), in
+  // its order; the worker fills those a TIFF, PNG or JPEG header states
+  const HEADER_COLUMNS = ["SizeX", "SizeY", "SizeZ", "SizeC", "SizeT", "PixelType",
+    "PhysicalSizeX", "PhysicalSizeXUnit", "PhysicalSizeY", "PhysicalSizeYUnit",
+    "PhysicalSizeZ", "PhysicalSizeZUnit"];
+  const PREVIEW_ROWS = 20;
 
   function refreshDatasets() {
     const select = document.getElementById("files-dataset");
@@ -573,6 +579,24 @@
     return { kept, skipped };
   }
 
+  function preview(head, rows) {
+    // the first rows of the file list as a table, header columns included
+    const table = document.getElementById("files-preview");
+    const caption = el("caption", { text: rows.length > PREVIEW_ROWS ? `The first ${PREVIEW_ROWS} of ${rows.length} files` : `${rows.length} file${rows.length === 1 ? "" : "s"}` });
+    const thead = el("thead");
+    const tr = el("tr");
+    for (const h of head) tr.append(el("th", { text: h, scope: "col" }));
+    thead.append(tr);
+    const tbody = el("tbody");
+    for (const r of rows.slice(0, PREVIEW_ROWS)) {
+      const row = el("tr");
+      r.forEach((v, i) => row.append(el("td", { text: i === 2 ? `${v.slice(0, 12)}…` : v, title: i === 2 ? v : undefined })));
+      tbody.append(row);
+    }
+    table.replaceChildren(caption, thead, tbody);
+    table.hidden = false;
+  }
+
   function hashFolder(files) {
     const dataset = document.getElementById("files-dataset").value;
     const status = document.getElementById("files-status");
@@ -589,6 +613,7 @@
     link.hidden = true;
     const worker = new Worker(form.dataset.worker);
     const digests = new Array(kept.length);
+    const headers = new Array(kept.length);
     let done = 0;
     let bytes = 0;
     let partial = 0;
@@ -609,6 +634,7 @@
       if (m.progress !== undefined) { partial = m.progress; show(); return; }
       if (m.error) skippedList.append(el("li", { text: `${kept[m.id].path}: cannot be read (${m.error}): not included` }));
       digests[m.id] = m.sha256 || null;
+      headers[m.id] = m.header || {};
       bytes += kept[m.id].file.size;
       partial = 0;
       done++;
@@ -617,11 +643,16 @@
     };
     function finish() {
       worker.terminate();
-      const lines = ["path\tsize\tsha256"];
-      let count = 0;
+      const columns = HEADER_COLUMNS.filter((c) => headers.some((h) => h && h[c] !== undefined));
+      const clean = (v) => String(v ?? "").replace(/[\t\r\n]/g, " ");
+      const rows = [];
       kept.forEach((k, i) => {
-        if (digests[i]) { lines.push(`${k.path}\t${k.file.size}\t${digests[i]}`); count++; }
+        if (digests[i]) rows.push([k.path, String(k.file.size), digests[i], ...columns.map((c) => clean(headers[i][c]))]);
       });
+      const head = ["path", "size", "sha256", ...columns];
+      const lines = [head.join("\t"), ...rows.map((r) => r.join("\t"))];
+      const count = rows.length;
+      preview(head, rows);
       const name = `${dataset}.files.tsv`;
       const tsv = lines.join("\n") + "\n";
       if (link.href.startsWith("blob:")) URL.revokeObjectURL(link.href);
