@@ -201,7 +201,7 @@ DECIMAL_COMMA_RE = re.compile(r"[+-]?\d+,\d+")
 def parse_number(value: str) -> float | None:
     """A finite number written with a decimal dot or a decimal comma, else None."""
     text = value.strip()
-    if DECIMAL_COMMA_RE.fullmatch(text):
+    if "," in text and DECIMAL_COMMA_RE.fullmatch(text):  # most values have no comma
         text = text.replace(",", ".")
     try:
         number = float(text)
