@@ -326,10 +326,28 @@ class Source(Record):
     id: str | None = None  # its identifier there, e.g. EMPIAR-10002
 
 
+_SCRIPT_SCHEMES = re.compile(r"^(?:javascript|vbscript|data|file):", re.IGNORECASE)
+
+
+def _link_url(v: Any) -> Any:
+    """Imported records put anything in a link's URL (ftp:, accession numbers, bare hosts),
+    so only what a browser would run, or read off the reader's own machine, is refused.
+    Browsers ignore tabs, newlines and control characters inside a scheme, so they are
+    dropped before the check (``java\tscript:`` is ``javascript:``)."""
+    if v is None:
+        return v
+    text = str(v).strip()
+    if _SCRIPT_SCHEMES.match("".join(ch for ch in text if ord(ch) > 0x20)):
+        raise ValueError(
+            f"{text!r}: a link must not be a javascript:, vbscript:, data: or file: URL"
+        )
+    return text
+
+
 class Link(Record):
     type: str | None = None
     id: str | None = None
-    url: str | None = None
+    url: Annotated[str | None, BeforeValidator(_link_url)] = None
     description: str | None = None
 
 

@@ -162,3 +162,30 @@ def test_a_hostile_tree_builds_and_publishes_nothing_hostile(tmp_path):
     csv = (out / "api/v1/files.csv").read_text(encoding="utf-8")
     assert ",'=cmd|' /C calc'!A0,'@SUM(1+1)" in csv and ",-/-,-5" in csv
     assert not re.search(r"(^|,)[=@]", csv, re.MULTILINE)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["javascript:alert(1)", "JaVaScRiPt:alert(1)", "java\tscript:alert(1)", "data:text/html,x"],
+)
+def test_a_script_link_url_is_refused_with_its_line(tmp_path, url):
+    content = copy_root(tmp_path, "minimal")
+    study = content / "studies/S-BIAD1/study.yaml"
+    quoted = url.replace("\t", "\\t")
+    study.write_text(study.read_text() + f'links:\n  - url: "{quoted}"\n    description: x\n')
+    code, output = validate(content)
+    assert code == 1
+    assert "studies/S-BIAD1/study.yaml:21:10: E012 links.0.url:" in output, output
+    assert "must not be a javascript:, vbscript:, data: or file: URL" in output
+
+
+def test_ordinary_link_urls_still_pass(tmp_path):
+    content = copy_root(tmp_path, "minimal")
+    study = content / "studies/S-BIAD1/study.yaml"
+    links = "".join(
+        f"  - url: {u}\n"
+        for u in ("https://example.org/a", "ftp://ftp.example.org/pub", "EMPIAR-10002")
+    )
+    study.write_text(study.read_text() + "links:\n" + links)
+    code, output = validate(content)
+    assert code == 0, output
