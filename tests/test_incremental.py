@@ -226,3 +226,95 @@ def test_nothing_changed_is_a_walk_and_any_change_is_a_build(tmp_path: Path):
     # another day is another build (embargoes end), even with the same files
     messages = build_site(content, out, today=TODAY.replace(year=TODAY.year + 5))
     assert not messages[-1].startswith("build: nothing changed")
+
+
+def test_the_files_table_is_joined_from_parts_and_an_edit_encodes_one(tmp_path: Path):
+    """api/v1/files.parquet (and files.csv) of 80 studies in parts: after a description
+    edit and a manifest edit, the table written by copying the unchanged parts from the
+    previous one is byte for byte the clean table, only the edited study's rows are read
+    again, and pyarrow and DuckDB read every row."""
+    import duckdb
+    import pyarrow.parquet as pq
+
+    from catalogue.render import make_environment, templates_digest
+    from catalogue.steps import bulk
+    from catalogue.steps.context import RenderContext
+    from catalogue.steps.parquet_join import decode, encode, read_footer
+
+    from .conftest import ROOT
+
+    content = tmp_path / "synth"
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts/synth.py"), "--studies", "80"]
+        + ["--files-per-study", "4", "--out", str(content), "--jobs", "1"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+    def table(site: Path, previous: Path | None) -> tuple[int, list[str]]:
+        catalogue, problems = load(content, TODAY)
+        assert catalogue is not None, problems
+        ctx = RenderContext(
+            catalogue=catalogue,
+            site=catalogue.site,
+            env=make_environment(),
+            templates_digest=templates_digest(),
+        )
+        read: list[str] = []
+        real = bulk.file_rows
+
+        def spy(ctx, entry, *args):  # type: ignore[no-untyped-def]
+            read.append(entry.study.accession)
+            return real(ctx, entry, *args)
+
+        def opener(rel: str):  # type: ignore[no-untyped-def]
+            (site / rel).parent.mkdir(parents=True, exist_ok=True)
+            return (site / rel).open("wb")
+
+        bulk.file_rows = spy  # type: ignore[assignment]
+        try:
+            (step,) = [s for s in bulk.bulk_steps(ctx, content, previous) if s.id == "bulk:files"]
+            result = step.make(opener)
+        finally:
+            bulk.file_rows = real  # type: ignore[assignment]
+        return result.info["parts"], read
+
+    first = tmp_path / "first"
+    parts, read = table(first, None)
+    assert parts > 2 and len(read) == 80
+    studies = sorted((content / "studies").iterdir())
+    described, listed = studies[3], studies[40]
+    yaml_path = described / "study.yaml"
+    yaml_path.write_text(yaml_path.read_text().replace("Synthetic study", "Edited study", 1))
+    manifest = next(listed.glob("*.files.tsv"))
+    lines = manifest.read_text().splitlines()
+    cells = lines[1].split("\t")
+    cells[1] = str(int(cells[1]) + 1)  # the size column
+    manifest.write_text("\n".join([lines[0], "\t".join(cells), *lines[2:]]) + "\n")
+    again = tmp_path / "again"
+    _, read = table(again, first)
+    assert read and len(read) < 80 / 2 and listed.name in read and described.name not in read
+    clean = tmp_path / "clean"
+    table(clean, None)
+    for name in ("api/v1/files.parquet", "api/v1/files.csv"):
+        assert (again / name).read_bytes() == (clean / name).read_bytes(), name
+    assert (again / "api/v1/files.parquet").read_bytes() != (
+        first / "api/v1/files.parquet"
+    ).read_bytes()
+    rows = pq.read_table(again / "api/v1/files.parquet")
+    assert rows.num_rows == 80 * 4
+    assert rows.to_pylist() == pq.read_table(clean / "api/v1/files.parquet").to_pylist()
+    path = again / "api/v1/files.parquet"
+    count, size = duckdb.sql(
+        f"select count(*), sum(size) from '{path}' where accession = '{listed.name}'"
+    ).fetchall()[0]
+    sizes = [int(r.split("\t")[1]) for r in manifest.read_text().splitlines()[1:]]
+    assert (count, size) == (len(sizes), sum(sizes))
+    csv_rows = (again / "api/v1/files.csv").read_text().splitlines()
+    assert len(csv_rows) == 80 * 4 + 1 and csv_rows[0].startswith("accession,dataset,path")
+    # the Thrift codec writes back exactly what it read
+    with path.open("rb") as fh:
+        footer = read_footer(fh)
+        fh.seek(footer.data_end)
+        raw = fh.read(path.stat().st_size - footer.data_end - 8)
+    assert encode(decode(raw)) == raw

@@ -356,7 +356,7 @@ def run_build(options: BuildOptions, echo: Echo) -> bool:
                     *query_index_steps(ctx),
                     *ro_crate_steps(ctx, options.content),
                     *croissant_steps(ctx, options.content),
-                    *bulk_steps(ctx, options.content),
+                    *bulk_steps(ctx, options.content, None if options.clean else options.out),
                     *asset_steps(options.templates / "static"),
                     *brand_steps(catalogue.site, options.content),
                     *deposit_steps(ctx),

@@ -66,6 +66,24 @@ def order_url(ctx: RenderContext, order: str, page: int = 1) -> str:
     return base if page == 1 else f"{base}page/{page}/"
 
 
+def card_digest(ctx: RenderContext, entry: StudyEntry) -> str:
+    """Everything a study's card shows (templates/_macros.html ``study_card``): a list page's
+    digest is made of its cards', so an edit of what no card shows (a description, a
+    manifest row's size) re-renders no list page."""
+    s = entry.study
+    return digest_of(
+        s.accession,
+        s.release_date,
+        s.title,
+        [o.label for o in s.organisms],
+        [m.label for m in s.imaging_methods],
+        sum(m.count for m in entry.manifests.values()),
+        s.license,
+        repr(ctx.cover_of(entry)),
+        ctx.main_format(entry),
+    )
+
+
 def _pages(
     ctx: RenderContext,
     step_id: str,
@@ -73,10 +91,13 @@ def _pages(
     entries: list[StudyEntry],
     digest: str,
     values: dict[str, object],
+    cards: dict[str, str],
 ) -> list[Step]:
-    """The paged list of entries under folder (a path relative to the site root)."""
+    """The paged list of entries under folder (a path relative to the site root); ``cards``
+    holds each study's ``card_digest`` by accession."""
     chunks = [entries[i : i + PAGE_SIZE] for i in range(0, len(entries), PAGE_SIZE)] or [[]]
     steps = []
+    shown = digest_of(digest, folder, values, len(chunks), len(entries))
     for number, chunk in enumerate(chunks, start=1):
         out = f"{folder}index.html" if number == 1 else f"{folder}page/{number}/index.html"
 
@@ -98,7 +119,7 @@ def _pages(
             Step(
                 id=f"{step_id}:{number}",
                 outputs=(out,),
-                digest=digest_of(digest, number),
+                digest=digest_of(shown, number, [cards[e.study.accession] for e in chunk]),
                 make=make,
             )
         )
@@ -107,8 +128,8 @@ def _pages(
 
 def browse_steps(ctx: RenderContext, site_digest: str) -> list[Step]:
     public = ctx.catalogue.public()
-    summary = [(e.study.accession, e.source_digest) for e in public]
-    base = digest_of("browse-1", site_digest, summary)
+    base = digest_of("browse-2", site_digest)
+    cards = {e.study.accession: card_digest(ctx, e) for e in public}
     sorts = [(order, label, order_url(ctx, order)) for order, (_, label) in ORDERS.items()]
     kinds = [(kind, label, f"{ctx.root}/browse/{kind}/") for kind, label in KINDS.items()]
     steps: list[Step] = []
@@ -128,6 +149,7 @@ def browse_steps(ctx: RenderContext, site_digest: str) -> list[Step]:
                 "kind": None,
                 "value": None,
             },
+            cards,
         )
     slugs = ctx.browse_slugs
     for kind, label in KINDS.items():
@@ -156,6 +178,7 @@ def browse_steps(ctx: RenderContext, site_digest: str) -> list[Step]:
                     "kind": kind,
                     "value": value,
                 },
+                cards,
             )
     return steps
 
@@ -176,5 +199,8 @@ def _index_step(
         return StepResult(files={out: html.encode("utf-8")})
 
     return Step(
-        id=f"page:browse:{kind}", outputs=(out,), digest=digest_of(digest, kind), make=render
+        id=f"page:browse:{kind}",
+        outputs=(out,),
+        digest=digest_of(digest, kind, label, rows, kinds),
+        make=render,
     )

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import csv
 import io
+import tempfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -30,10 +32,13 @@ from catalogue.model import StudyEntry
 from catalogue.pipeline.plan import Step, StepResult, digest_of
 from catalogue.readers.manifest import iter_cells
 from catalogue.spreadsheet import safe_cell
+from catalogue.steps import parquet_join
 from catalogue.steps.context import RenderContext
 from catalogue.steps.facts import date_modified, stable_url, study_doi
 
-BULK_VERSION = "1"
+BULK_VERSION = "3"
+PARTS = 256  # parts of the files table, about (steps/parquet_join.py)
+SPOOL = 8 << 20  # bytes of a part's encoding kept in memory before it spills to disk
 ROW_GROUP = 16_384  # rows held at once: bounds memory (a few tens of MiB)
 CSV_FILE_LIMIT = 100_000
 PARTITION_FILE_LIMIT = 100_000
@@ -232,7 +237,13 @@ def file_rows(
 class _TableWriter:
     """Row groups of ROW_GROUP rows to a Parquet file (and optionally CSV), streamed."""
 
-    def __init__(self, fh: IO[bytes], attributes: list[str], csv_fh: IO[bytes] | None = None):
+    def __init__(
+        self,
+        fh: IO[bytes],
+        attributes: list[str],
+        csv_fh: IO[bytes] | None = None,
+        csv_header: bool = True,
+    ):
         import pyarrow.parquet as pq
 
         self.pa = _pyarrow()
@@ -245,7 +256,8 @@ class _TableWriter:
         if csv_fh is not None:
             self.csv_text = io.StringIO()
             self._csv = csv.writer(self.csv_text, lineterminator="\n")
-            self._csv.writerow(self.names)
+            if csv_header:
+                self._csv.writerow(self.names)
         self.rows = 0
 
     def add(self, row: list[Any]) -> None:
@@ -284,6 +296,7 @@ def _write_files(
     csv_path: str | None,
     open_output: Any,
 ) -> StepResult:
+    """One study's partition (``files/<ACC>.parquet``): encoded whole."""
     attributes = attribute_columns(entries)
     with open_output(parquet) as fh:
         csv_fh = open_output(csv_path) if csv_path else None
@@ -297,6 +310,140 @@ def _write_files(
             if csv_fh is not None:
                 csv_fh.close()
     return StepResult(files={}, info={"rows": writer.rows})
+
+
+def _rows_input(entry: StudyEntry) -> list[object]:
+    """What a study's rows of the files table are made of (``file_rows``): its datasets'
+    manifests, not its text, so a description edit re-encodes no part."""
+    return [
+        entry.study.accession,
+        [
+            [ds.id, ds.files, m.digest, m.columns]
+            for ds in entry.study.datasets
+            if (m := entry.manifests.get(ds.id)) is not None and ds.files is not None
+        ],
+    ]
+
+
+def part_size(studies: int) -> int:
+    """Studies a part of the files table holds on average: a power of two, so that the
+    parts (and what an edit re-encodes) stay the same until the archive doubles."""
+    size = 16
+    while size * PARTS < studies:
+        size *= 2
+    return size
+
+
+def table_parts(entries: tuple[StudyEntry, ...]) -> list[list[StudyEntry]]:
+    """The studies cut into runs, in table order, where the accession's hash says: a study
+    added or removed changes its own run only (content-defined, as in rsync), not the
+    cut of every run after it."""
+    size = part_size(len(entries))
+    parts: list[list[StudyEntry]] = []
+    for entry in entries:
+        if not parts or zlib.crc32(entry.study.accession.encode()) % size == 0:
+            parts.append([])
+        parts[-1].append(entry)
+    return parts
+
+
+def _spool() -> IO[bytes]:
+    return tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115 - closed by caller
+
+
+def _write_joined(
+    ctx: RenderContext,
+    content: Path,
+    parts: list[tuple[str, list[StudyEntry]]],
+    attributes: list[str],
+    parquet: str,
+    csv_path: str | None,
+    open_output: Any,
+    site: Path | None,
+) -> StepResult:
+    """The archive-wide files table joined from its parts (steps/parquet_join.py): parts
+    the previous table in ``site`` already holds are copied from it (and from its CSV
+    twin), the others encoded, so an edit costs one part, not the archive."""
+    pq = _pyarrow().parquet
+    template = io.BytesIO()
+    pq.ParquetWriter(template, files_schema(attributes), compression="zstd").close()
+    previous: tuple[IO[bytes], parquet_join.ParquetParts] | None = None
+    old_csv: IO[bytes] | None = None
+    opened: list[IO[bytes]] = []
+    if site is not None and (site / parquet).is_file():
+        try:
+            old = (site / parquet).open("rb")
+            opened.append(old)
+            previous = (old, parquet_join.read_footer(old))
+            if csv_path is not None:
+                old_csv = (site / csv_path).open("rb")
+                opened.append(old_csv)
+        except (OSError, ValueError):  # unreadable: every part is encoded again
+            previous, old_csv = None, None
+    fresh: dict[str, IO[bytes]] = {}
+
+    def encode(digest: str, entries: list[StudyEntry]) -> IO[bytes]:
+        fh = _spool()
+        csv_fh = _spool() if csv_path else None
+        writer = _TableWriter(fh, attributes, csv_fh, csv_header=False)
+        for entry in entries:
+            for row in file_rows(ctx, entry, content, attributes):
+                writer.add(row)
+        writer.close()
+        if csv_fh is not None:
+            fresh[digest] = csv_fh
+        fh.seek(0)
+        return fh
+
+    try:
+        with open_output(parquet) as out:
+            csv_out = open_output(csv_path) if csv_path else None
+            try:
+                if csv_out is not None:
+                    csv_out.write(_csv_header(attributes))
+                position = csv_out.tell() if csv_out is not None else 0
+
+                def extra_of(digest: str, old: Any) -> Any:
+                    nonlocal position
+                    if csv_out is None:
+                        return None
+                    part = fresh.pop(digest, None)
+                    if part is not None:
+                        length = part.tell()
+                        parquet_join.copy_range(part, csv_out, 0, length)
+                        part.close()
+                    elif old_csv is not None and isinstance(old, dict) and "csv" in old:
+                        offset, length = old["csv"]
+                        parquet_join.copy_range(old_csv, csv_out, offset, length)
+                    else:  # the previous table had no CSV twin: cannot happen (digest)
+                        raise parquet_join.ThriftError("no CSV range for a reused part")
+                    start, position = position, position + length
+                    return {"csv": [start, length]}
+
+                rows, _ = parquet_join.join(
+                    out,
+                    template.getvalue(),
+                    [
+                        (digest, lambda d=digest, e=entries: encode(d, e))  # type: ignore[misc]
+                        for digest, entries in parts
+                    ],
+                    previous if (csv_path is None or old_csv is not None) else None,
+                    extra_of,
+                )
+            finally:
+                if csv_out is not None:
+                    csv_out.close()
+    finally:
+        for fh in opened:
+            fh.close()
+    # the info is part of the build state, which must not depend on what was reused
+    return StepResult(files={}, info={"rows": rows, "parts": len(parts)})
+
+
+def _csv_header(attributes: list[str]) -> bytes:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(files_schema(attributes).names)
+    return out.getvalue().encode("utf-8")
 
 
 def partition_path(accession: str) -> str:
@@ -315,7 +462,9 @@ def bulk_outputs(ctx: RenderContext) -> dict[str, str]:
     return out
 
 
-def bulk_steps(ctx: RenderContext, content: Path) -> list[Step]:
+def bulk_steps(ctx: RenderContext, content: Path, site: Path | None = None) -> list[Step]:
+    """``site``: the folder of the previous build, whose files table's unchanged parts are
+    copied instead of encoded again (None: every part is encoded)."""
     public = ctx.catalogue.public()
     total = total_files(ctx)
     with_csv = total <= CSV_FILE_LIMIT
@@ -331,16 +480,30 @@ def bulk_steps(ctx: RenderContext, content: Path) -> list[Step]:
             make=lambda: _studies(ctx, with_csv),
         )
     ]
-    # the manifests' bytes and the study metadata the rows carry (dataset ids, files)
-    files_digest = digest_of(base, with_csv, [e.source_digest for e in public])
+    # a part's rows: the manifests' bytes and the study metadata they carry (dataset ids,
+    # files); its bytes: the columns and the Parquet writer
+    attributes = attribute_columns(public)
+    pa = _pyarrow()
+    parts_base = digest_of(base, with_csv, attributes, pa.__version__)
+    parts = [
+        (digest_of(parts_base, [_rows_input(e) for e in part]), part)
+        for part in table_parts(public)
+    ]
     csv_path = "api/v1/files.csv" if with_csv else None
     steps.append(
         Step(
             id="bulk:files",
             outputs=("api/v1/files.parquet", *([csv_path] if csv_path else [])),
-            digest=files_digest,
-            make=lambda open_output: _write_files(
-                ctx, content, public, "api/v1/files.parquet", csv_path, open_output
+            digest=digest_of(parts_base, [d for d, _ in parts]),
+            make=lambda open_output: _write_joined(
+                ctx,
+                content,
+                parts,
+                attributes,
+                "api/v1/files.parquet",
+                csv_path,
+                open_output,
+                site,
             ),
             streams=True,
         )
@@ -352,7 +515,7 @@ def bulk_steps(ctx: RenderContext, content: Path) -> list[Step]:
                 Step(
                     id=f"bulk:files:{entry.study.accession}",
                     outputs=(out,),
-                    digest=digest_of(base, entry.source_digest),
+                    digest=digest_of(base, _rows_input(entry)),
                     make=lambda open_output, entry=entry, out=out: _write_files(
                         ctx, content, [entry], out, None, open_output
                     ),

@@ -110,13 +110,13 @@ def _ranked(counter: Counter[str]) -> list[dict[str, Any]]:
 def stats_steps(ctx: RenderContext) -> list[Step]:
     public = ctx.catalogue.public()
     ordered = latest_first(public)[:FEED_ENTRIES]
-    base = digest_of(
-        STATS_VERSION,
-        ctx.templates_digest,
-        ctx.site.model_dump(mode="json"),
-        [[e.study.accession, e.source_digest] for e in public],
-    )
+    site = digest_of(STATS_VERSION, ctx.templates_digest, ctx.site.model_dump(mode="json"))
     stats = statistics(public)
+    # each output depends on what it shows only: the counts (computed while planning,
+    # cheap) for the statistics, the newest studies' records for the feed; so an edit of
+    # an older study's text re-renders neither
+    shown = digest_of(site, stats, ctx.browse_slugs)
+    feed = digest_of(site, [[e.study.accession, e.source_digest] for e in ordered])
 
     def render_page() -> StepResult:
         html = ctx.env.get_template("stats.html").render(**ctx.page_globals(), stats=stats)
@@ -126,14 +126,14 @@ def stats_steps(ctx: RenderContext) -> list[Step]:
         Step(
             id="feed",
             outputs=("feed.xml",),
-            digest=base,
+            digest=feed,
             make=lambda: StepResult(files={"feed.xml": feed_bytes(ctx, ordered)}),
         ),
-        Step(id="page:stats", outputs=("stats/index.html",), digest=base, make=render_page),
+        Step(id="page:stats", outputs=("stats/index.html",), digest=shown, make=render_page),
         Step(
             id="api:stats",
             outputs=("api/v1/stats.json",),
-            digest=base,
+            digest=shown,
             make=lambda: StepResult(
                 files={"api/v1/stats.json": dumps_json(checked(Stats, stats), pretty=True)}
             ),
