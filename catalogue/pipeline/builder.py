@@ -345,6 +345,9 @@ def run_build(options: BuildOptions, echo: Echo) -> bool:
                 zarr_details=zarr_details(catalogue, options.content, images),
             )
             pages = page_steps(ctx)
+            # steps that update their previous files (the files table, the search index)
+            # start afresh when asked to or when an interrupted build left a mix
+            reuse = not options.clean and not staging.dirty
             steps = plan(
                 [
                     *file_steps(ctx, options.content),
@@ -353,10 +356,10 @@ def run_build(options: BuildOptions, echo: Echo) -> bool:
                     *sitemap_steps(ctx),
                     *stats_steps(ctx),
                     *citation_steps(ctx),
-                    *query_index_steps(ctx),
+                    *query_index_steps(ctx, options.out, reuse),
                     *ro_crate_steps(ctx, options.content),
                     *croissant_steps(ctx, options.content),
-                    *bulk_steps(ctx, options.content, None if options.clean else options.out),
+                    *bulk_steps(ctx, options.content, options.out if reuse else None),
                     *asset_steps(options.templates / "static"),
                     *brand_steps(catalogue.site, options.content),
                     *deposit_steps(ctx),

@@ -203,15 +203,35 @@ def build(
     """Every file of the index, named relative to ``search/index/``. ``keyed[i]``, when
     given, is ``study_keys(studies[i])`` computed earlier (None: computed here)."""
     n = len(studies)
+    all_keys = [
+        (keyed[i] if keyed is not None else None) or study_keys(s) for i, s in enumerate(studies)
+    ]
+    files = word_shards(all_keys)
+    lights = [light(s) for s in studies]
+    files["facets.json"] = facets_file(lights, facet_names)
+    for b in range(math.ceil(n / DOC_BLOCK)):
+        files.update(block_files(b, studies[b * DOC_BLOCK : (b + 1) * DOC_BLOCK]))
+    files.update(number_files(lights))
+    digests = {name: hashlib.sha256(data).digest() for name, data in files.items()}
+    files["meta.json"] = meta_file(n, facet_names, columns_of(all_keys), digests)
+    return files
+
+
+# What the files over all studies (facets, numbers, meta) need of one study: a build that
+# re-indexes a few studies keeps these of the others (steps/query_index.py).
+Light = tuple[dict[str, list[str]], str, int, int, str]  # facets, released, size, files, title
+
+
+def light(s: StudyText) -> Light:
+    return ({k: list(v) for k, v in s.facets.items()}, s.released, s.size, s.files, s.title)
+
+
+def word_shards(all_keys: Sequence[StudyKeys]) -> dict[str, bytes]:
+    """The w<k>.json files of studies 0…N-1 from their keys."""
     # studies are visited in order, so every list of postings is already sorted
     postings: dict[str, tuple[list[int], list[int]]] = {}
     column_keys: dict[str, list[int]] = {}
-    columns: dict[str, str] = {}  # query field -> a column name as manifests spell it
-    for i, s in enumerate(studies):
-        known = keyed[i] if keyed is not None else None
-        masks, in_columns, seen = known if known is not None else study_keys(s)
-        for qfield, column in seen:
-            columns.setdefault(qfield, column)
+    for i, (masks, in_columns, _) in enumerate(all_keys):
         for key, mask in masks:
             ids_masks = postings.get(key)
             if ids_masks is None:
@@ -221,35 +241,51 @@ def build(
                 ids_masks[1].append(mask)
         for key in in_columns:
             column_keys.setdefault(key, []).append(i)
-    files: dict[str, bytes] = {}
-    shards = shard_count(n)
+    shards = shard_count(len(all_keys))
     shard_maps: list[dict[str, str]] = [{} for _ in range(shards)]
     for key in sorted(postings):
         ids, ms = postings[key]
         shard_maps[shard_of(key, shards)][key] = encode_gaps(ids, ms)
     for key in sorted(column_keys):
         shard_maps[shard_of(key, shards)][key] = encode_gaps(column_keys[key])
-    for k, shard in enumerate(shard_maps):
-        files[f"w{k}.json"] = _dump(shard)
+    return {f"w{k}.json": dump_shard(shard) for k, shard in enumerate(shard_maps)}
 
+
+def dump_shard(shard: dict[str, str]) -> bytes:
+    return _dump(shard)
+
+
+def columns_of(all_keys: Iterable[StudyKeys]) -> dict[str, str]:
+    """Query field -> a column name as manifests spell it (the first study's spelling)."""
+    columns: dict[str, str] = {}
+    for _, _, seen in all_keys:
+        for qfield, column in seen:
+            columns.setdefault(qfield, column)
+    return columns
+
+
+def facets_file(lights: Sequence[Light], facet_names: Sequence[str]) -> bytes:
+    n = len(lights)
     facets: dict[str, dict[str, str]] = {}
     for name in facet_names:
         by_value: dict[str, list[int]] = {}
-        for i, s in enumerate(studies):
-            for value in sorted(set(s.facets.get(name, ()))):
+        for i, lt in enumerate(lights):
+            for value in sorted(set(lt[0].get(name, ()))):
                 by_value.setdefault(value, []).append(i)
         facets[name] = {v: encode_set(ids, n) for v, ids in sorted(by_value.items())}
-    files["facets.json"] = _dump(facets)
+    return _dump(facets)
 
-    for b in range(math.ceil(n / DOC_BLOCK)):
-        block = studies[b * DOC_BLOCK : (b + 1) * DOC_BLOCK]
-        files[f"d{b}.json"] = _dump(
+
+def block_files(b: int, block: Sequence[StudyText]) -> dict[str, bytes]:
+    """d<b>.json and v<b>.json: what results show of studies b*DOC_BLOCK…"""
+    return {
+        f"d{b}.json": _dump(
             [
                 [s.accession, s.title, s.url, s.thumbnail, s.released, snippet(s.description)]
                 for s in block
             ]
-        )
-        files[f"v{b}.json"] = _dump(
+        ),
+        f"v{b}.json": _dump(
             [
                 {
                     ds: {c: list(v[:VALUES_SHOWN]) for c, v in sorted(cols.items())}
@@ -257,33 +293,67 @@ def build(
                 }
                 for s in block
             ]
-        )
+        ),
+    }
 
-    files["n-released.json"] = _numbers("u16", [_days(s.released) for s in studies])
-    files["n-size.json"] = _numbers("f64", [float(s.size) for s in studies])
-    files["n-files.json"] = _numbers("u32", [s.files for s in studies])
-    order = sorted(range(n), key=lambda i: (" ".join(words(studies[i].title)), i))
+
+def number_files(lights: Sequence[Light]) -> dict[str, bytes]:
+    n = len(lights)
+    order = sorted(range(n), key=lambda i: (" ".join(words(lights[i][4])), i))
     rank = [0] * n
     for r, i in enumerate(order):
         rank[i] = r
-    files["n-title.json"] = _numbers("u32", rank)
+    return {
+        "n-released.json": _numbers("u16", [_days(lt[1]) for lt in lights]),
+        "n-size.json": _numbers("f64", [float(lt[2]) for lt in lights]),
+        "n-files.json": _numbers("u32", [lt[3] for lt in lights]),
+        "n-title.json": _numbers("u32", rank),
+    }
 
+
+def meta_file(
+    n: int, facet_names: Sequence[str], columns: dict[str, str], digests: dict[str, bytes]
+) -> bytes:
+    """``digests``: the sha256 of every other file of the index, by name."""
     meta = {
         "format": FORMAT,
         "studies": n,
-        "shards": shards,
+        "shards": shard_count(n),
         "block": DOC_BLOCK,
         "fields": sorted(FIELDS),
         "columns": dict(sorted(columns.items())),
         "facets": list(facet_names),
         # one version for the whole index, appended to every file's URL as ?v=, so that a
         # browser never mixes files of two builds (and meta.json stays small at any size)
-        "version": hashlib.sha256(
-            b"".join(hashlib.sha256(data).digest() for _, data in sorted(files.items()))
-        ).hexdigest()[:16],
+        "version": hashlib.sha256(b"".join(d for _, d in sorted(digests.items()))).hexdigest()[:16],
     }
-    files["meta.json"] = _dump(meta)
-    return files
+    return _dump(meta)
+
+
+def decode_gaps(text: str, masks: bool) -> tuple[list[int], list[int]]:
+    """The inverse of ``encode_gaps``: study numbers (and field masks)."""
+    data = base64.b64decode(text)
+    numbers: list[int] = []
+    n = shift = 0
+    for byte in data:
+        n |= (byte & 0x7F) << shift
+        if byte & 0x80:
+            shift += 7
+            continue
+        numbers.append(n)
+        n = shift = 0
+    if not masks:
+        ids, last = [], -1
+        for gap in numbers:
+            last += gap + 1
+            ids.append(last)
+        return ids, []
+    ids, ms, last = [], [], -1
+    for gap, m in zip(numbers[::2], numbers[1::2], strict=True):
+        last += gap + 1
+        ids.append(last)
+        ms.append(m)
+    return ids, ms
 
 
 def _numbers(kind: str, values: list[int] | list[float]) -> bytes:
