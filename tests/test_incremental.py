@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -318,3 +319,83 @@ def test_the_files_table_is_joined_from_parts_and_an_edit_encodes_one(tmp_path: 
         fh.seek(footer.data_end)
         raw = fh.read(path.stat().st_size - footer.data_end - 8)
     assert encode(decode(raw)) == raw
+
+
+def test_an_edit_re_indexes_only_what_changed_and_the_index_equals_a_clean_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The search index of 60 studies, updated after a description edit (a new word) and
+    a title edit: only the files those studies touch are returned, only the edited
+    studies are re-tokenised, and every file equals the clean index."""
+    monkeypatch.setenv("CATALOGUE_CACHE_DIR", str(tmp_path / "cache"))
+    from catalogue.render import make_environment, templates_digest
+    from catalogue.search import index
+    from catalogue.steps import query_index
+    from catalogue.steps.context import RenderContext
+
+    from .conftest import ROOT
+
+    content = tmp_path / "synth"
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts/synth.py"), "--studies", "60"]
+        + ["--files-per-study", "2", "--out", str(content), "--jobs", "1"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    site = tmp_path / "site"
+    tokenised: list[str] = []
+    real = index.study_keys
+
+    def spy(text: index.StudyText) -> index.StudyKeys:
+        tokenised.append(text.accession)
+        return real(text)
+
+    monkeypatch.setattr(index, "study_keys", spy)
+
+    def run(where: Path | None) -> dict[str, bytes]:
+        catalogue, problems = load(content, TODAY)
+        assert catalogue is not None, problems
+        ctx = RenderContext(
+            catalogue=catalogue,
+            site=catalogue.site,
+            env=make_environment(),
+            templates_digest=templates_digest(),
+        )
+        (step,) = query_index.query_index_steps(ctx, where)
+        files = step.make().files
+        for rel, data in files.items() if where is not None else ():
+            (where / rel).parent.mkdir(parents=True, exist_ok=True)
+            (where / rel).write_bytes(data)
+        return files
+
+    everything = run(site)
+    assert len(tokenised) == 60
+    studies = sorted((content / "studies").iterdir())
+    described, retitled = studies[7], studies[33]
+    path = described / "study.yaml"
+    path.write_text(path.read_text().replace("Synthetic study", "Synthetic zyzzyva study", 1))
+    path = retitled / "study.yaml"
+    path.write_text(
+        re.sub(r"^title: .*$", "title: Aardvark retina", path.read_text(), count=1, flags=re.M)
+    )
+    tokenised.clear()
+    changed = run(site)
+    assert sorted(tokenised) == sorted([described.name, retitled.name])
+    assert "search/index/meta.json" in changed and len(changed) < len(everything)
+    # the result blocks of the two studies, and no other
+    catalogue, _ = load(content, TODAY)
+    assert catalogue is not None
+    order = [e.study.accession for e in catalogue.public()]  # the index's numbering
+    blocks = {order.index(s.name) // index.DOC_BLOCK for s in (described, retitled)}
+    assert {n for n in changed if n.split("/")[-1][0] in "dv"} == {
+        f"search/index/{kind}{b}.json" for b in blocks for kind in "dv"
+    }
+    tokenised.clear()
+    clean = run(None)
+    assert len(tokenised) == 0  # the keys of the clean build come from the key cache
+    on_disk = {f"search/index/{p.name}": p.read_bytes() for p in (site / "search/index").iterdir()}
+    assert on_disk == clean
+    shard = index.shard_of("zyzzyva", index.shard_count(60))
+    postings = json.loads(on_disk[f"search/index/w{shard}.json"])
+    ids, _ = index.decode_gaps(postings["zyzzyva"], masks=True)
+    assert ids == [order.index(described.name)]
