@@ -180,9 +180,8 @@ def _csv_cell(value: Any) -> str:
     return safe_cell(value) if isinstance(value, str) else str(value)
 
 
-def _studies(ctx: RenderContext, with_csv: bool) -> StepResult:
+def _studies(rows: list[dict[str, Any]], with_csv: bool) -> StepResult:
     pa = _pyarrow()
-    rows = [study_row(ctx, e) for e in ctx.catalogue.public()]
     table = pa.Table.from_pylist(rows, schema=studies_schema())
     files = {"api/v1/studies.parquet": _parquet_bytes(table)}
     if with_csv:
@@ -469,15 +468,15 @@ def bulk_steps(ctx: RenderContext, content: Path, site: Path | None = None) -> l
     total = total_files(ctx)
     with_csv = total <= CSV_FILE_LIMIT
     base = digest_of(BULK_VERSION, ROW_GROUP, ctx.site.model_dump(mode="json"))
-    studies_digest = digest_of(
-        base, with_csv, [[e.source_digest, date_modified(ctx, e)] for e in public]
-    )
+    # what the rows show (no description): a description edit does not rewrite the table
+    rows = [study_row(ctx, e) for e in public]
+    studies_digest = digest_of(base, with_csv, rows)
     steps = [
         Step(
             id="bulk:studies",
             outputs=("api/v1/studies.parquet", *(["api/v1/studies.csv"] if with_csv else [])),
             digest=studies_digest,
-            make=lambda: _studies(ctx, with_csv),
+            make=lambda: _studies(rows, with_csv),
         )
     ]
     # a part's rows: the manifests' bytes and the study metadata they carry (dataset ids,
