@@ -4,11 +4,13 @@ See ``catalogue.pipeline.output`` for how the site is updated in place, safely."
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -226,7 +228,27 @@ def check_output_folder(content: Path, out: Path) -> None:
         raise BuildRefused(f"--out {out} is a file, not a folder")
 
 
+@contextlib.contextmanager
+def _few_collections() -> Iterator[None]:
+    """A build holds millions of long-lived objects (every study's model, the state of
+    80,000 steps at 10,000 studies) and makes them by the million: with the default
+    thresholds the cyclic collector walks them again and again (measured at 10,000
+    studies: reading the build state 13.9 s → 0.3 s, writing it 11.7 s → 1.7 s, on the
+    loaded development machine). Collect rarely while building; restored after."""
+    before = gc.get_threshold()
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 def run_build(options: BuildOptions, echo: Echo) -> bool:
+    with _few_collections():
+        return _run_build(options, echo)
+
+
+def _run_build(options: BuildOptions, echo: Echo) -> bool:
     check_output_folder(options.content, options.out)
     started = time.perf_counter()
     fp = (
