@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from pathlib import Path
 
 from catalogue.identifiers import accession_number
@@ -50,16 +51,27 @@ def _of(folder: Path) -> str:
     return "the study's folder" if folder.parent.name == "studies" else "the content tree"
 
 
+def _under(path: str, folder: str) -> str | None:
+    """``path`` relative to ``folder`` when it lies under it (lexically, as
+    ``PurePath.relative_to``), else None; string operations, called once a file."""
+    if path == folder:
+        return "."
+    prefix = folder if folder.endswith("/") else folder + "/"
+    return path[len(prefix) :] if path.startswith(prefix) else None
+
+
 def _rel(path: Path, content: Path) -> str:
     """Paths in messages are as the maintainer would type them from the project root."""
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return (
-            str(content.name / path.relative_to(content))
-            if path.is_relative_to(content)
-            else str(path)
-        )
+    text = str(path)
+    found = _under(text, os.getcwd())
+    if found is not None:
+        return found
+    inside = _under(text, str(content))
+    if inside is None:
+        return text
+    if inside == ".":
+        return content.name or "."
+    return f"{content.name}/{inside}" if content.name else inside
 
 
 def read_yaml(
