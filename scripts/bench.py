@@ -249,8 +249,9 @@ class Edits:
         self.yaml.write_text(
             text.replace("for scale tests.", f"for scale tests (edit {n}).", 1), encoding="utf-8"
         )
-        page = self.page.read_text(encoding="utf-8")
-        self.page.write_text(page + f"\nEdit {n}.\n", encoding="utf-8")
+        if self.page.is_file():  # --no-hugo: no Hugo tree
+            page = self.page.read_text(encoding="utf-8")
+            self.page.write_text(page + f"\nEdit {n}.\n", encoding="utf-8")
 
     def manifest_row(self, n: int) -> None:
         lines = self.manifest.read_text(encoding="utf-8").split("\n")
@@ -258,8 +259,9 @@ class Edits:
         cells[3] = f"P{n:04d}"
         lines[1] = "\t".join(cells)
         self.manifest.write_text("\n".join(lines), encoding="utf-8")
-        page = self.page.read_text(encoding="utf-8")
-        self.page.write_text(page.replace("- P0000", f"- P{n:04d}", 1), encoding="utf-8")
+        if self.page.is_file():
+            page = self.page.read_text(encoding="utf-8")
+            self.page.write_text(page.replace("- P0000", f"- P{n:04d}", 1), encoding="utf-8")
 
 
 def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
@@ -340,7 +342,11 @@ def main() -> None:
     if not args.no_hugo and not (hugo / "hugo.toml").is_file():
         write_hugo_site(content, hugo)
     edits = Edits(content, hugo)
-    originals = (edits.yaml.read_bytes(), edits.manifest.read_bytes(), edits.page.read_bytes())
+    originals = (
+        edits.yaml.read_bytes(),
+        edits.manifest.read_bytes(),
+        edits.page.read_bytes() if edits.page.is_file() else None,
+    )
     runs: dict[str, dict[str, list[float]]] = {
         name: {k: [] for k in (*KINDS, *(f"{k}_cpu" for k in KINDS), "peak")}
         for name in ("catalogue", "hugo")
@@ -349,7 +355,8 @@ def main() -> None:
     def restore() -> None:
         edits.yaml.write_bytes(originals[0])
         edits.manifest.write_bytes(originals[1])
-        edits.page.write_bytes(originals[2])
+        if originals[2] is not None:
+            edits.page.write_bytes(originals[2])
 
     try:
         for rep in range(args.repeat):
