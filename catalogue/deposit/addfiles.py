@@ -326,8 +326,7 @@ def _scan(
     known_rows = state.db.execute("SELECT 1 FROM hashed LIMIT 1").fetchone() is not None
     bar = Progress("reading", None, None, stream, tty)
     found: list[tuple[str, int, int]] = []
-    known: list[tuple[str, int, str, str]] = []
-    out: list[tuple[str, int, str, str]] = []
+    rows: list[tuple[str, int, str, str]] = []  # hashed now, or known from the resume state
     items = hashing.scan(
         folder,
         entries(folder),
@@ -346,14 +345,14 @@ def _scan(
             state.record(result, False)
             report.hashed += 1
             size = result["size"]
-            out.append((result["rel"], size, result["sha256"], ""))
+            rows.append((result["rel"], size, result["sha256"], ""))
         elif kind == "found":
             size = item[2]
             found.append(item[1:])
         elif kind == "known":
             size = item[2]
             report.reused += 1
-            known.append(item[1:])
+            rows.append(item[1:])
         else:
             _skip(report, echo, folder, item[1], item[2])
             continue
@@ -363,11 +362,11 @@ def _scan(
         if len(found) >= 10_000:
             db.executemany("INSERT INTO found (path, size, mtime_ns) VALUES (?, ?, ?)", found)
             found = []
-        if len(out) + len(known) >= 10_000:
-            db.executemany("INSERT INTO result VALUES (?, ?, ?, ?)", out + known)
-            out, known = [], []
+        if len(rows) >= 10_000:
+            db.executemany("INSERT INTO result VALUES (?, ?, ?, ?)", rows)
+            rows = []
     db.executemany("INSERT INTO found (path, size, mtime_ns) VALUES (?, ?, ?)", found)
-    db.executemany("INSERT INTO result VALUES (?, ?, ?, ?)", out + known)
+    db.executemany("INSERT INTO result VALUES (?, ?, ?, ?)", rows)
     bar.close()
 
 
