@@ -687,3 +687,26 @@ def test_fair_outputs_of_a_synthetic_1000_study_catalogue(tmp_path: Path, dataci
         assert crate["@graph"][1]["@id"] == "./"
     sitemap_text = (out / "sitemap.xml").read_text()
     assert sitemap_text.count("<url>") == len(public) + 3
+
+
+def test_croissant_checksum_is_that_of_the_file_list_with_spreadsheet_safe_cells(
+    tmp_path: Path,
+):
+    """files.tsv writes a formula-like attribute as text ('=…); the Croissant file
+    declares the sha256 of those published bytes, not of the manifest's cells."""
+    import hashlib
+
+    content = copy_root(tmp_path, "minimal")
+    study = content / "studies/S-BIAD1/study.yaml"
+    study.write_text(
+        study.read_text().replace("license: CC0-1.0", "license: CC0-1.0\nai_ready: true")
+    )
+    manifest = content / "studies/S-BIAD1/images.files.tsv"
+    manifest.write_text("path\tsize\tsha256\tChannel\nworm.tif\t725953\t\t=1+2\n")
+    out = tmp_path / "build"
+    build_site(content, out)
+    published = out / "studies/S-BIAD1/files/images/files.tsv"
+    assert "\t'=1+2\t" in published.read_text()
+    meta = json.loads((out / "studies/S-BIAD1/croissant.json").read_text())
+    (dist,) = [d for d in meta["distribution"] if d["contentUrl"].endswith("files.tsv")]
+    assert dist["sha256"] == hashlib.sha256(published.read_bytes()).hexdigest()

@@ -23,8 +23,9 @@ from catalogue.pipeline.plan import Step, StepResult, digest_of
 from catalogue.readers.manifest import iter_cells
 from catalogue.steps.context import RenderContext
 from catalogue.steps.facts import date_modified, identifier_url, license_url, stable_url
+from catalogue.steps.files import tsv_line
 
-CROISSANT_VERSION = "1"
+CROISSANT_VERSION = "2"
 CONFORMS_TO = "http://mlcommons.org/croissant/1.0"
 # the standard @context of Croissant 1.0 (as mlcroissant writes it)
 CONTEXT: dict[str, Any] = {
@@ -94,10 +95,9 @@ def published_manifest_sha256(
             )
         pi, si, hi, ai = positions
         path = cells[pi]
-        raw = cells[si].strip()
         sha = cells[hi].strip() if hi is not None else ""
-        row = [path, raw if raw.isdigit() else "", sha, *(cells[i] for i in ai)]
-        h.update(("\t".join([*row, prefix + quote(path, safe="/")]) + "\n").encode())
+        url = prefix + quote(path, safe="/")
+        h.update(tsv_line(path, cells[si].strip(), sha, (cells[i] for i in ai), url).encode())
     return h.hexdigest()
 
 

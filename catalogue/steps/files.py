@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 from typing import IO, Any
@@ -53,6 +53,14 @@ CATEGORY_LIMIT = 200  # a column with at most this many distinct values gets a v
 PICKER_LIMIT = 20_000
 
 Opener = Callable[[str], IO[bytes]]
+
+
+def tsv_line(path: str, raw_size: str, sha: str, attributes: Iterable[str], url: str) -> str:
+    """One line of a dataset's ``files.tsv``. Its own function because ``steps/croissant.py``
+    declares the file's sha256 without writing it, from these same lines; attribute cells
+    are made safe for spreadsheets (``spreadsheet.py``)."""
+    size = raw_size if raw_size.isdigit() else ""
+    return "\t".join([path, size, sha, *(safe_cell(a) for a in attributes), url]) + "\n"
 
 
 def dataset_dir(accession: str, dataset_id: str) -> str:
@@ -439,9 +447,7 @@ def _write_dataset(
                 else:
                     other_bytes += size
             # every file goes into the lists, whether or not the table shows it on its own
-            as_text = [safe_cell(a) for a in attributes]  # for spreadsheets (spreadsheet.py)
-            row = "\t".join([path, "" if size is None else raw_size, sha, *as_text, url])
-            tsv.write((row + "\n").encode())
+            tsv.write(tsv_line(path, raw_size, sha, attributes, url).encode())
             urls.write((url + "\n").encode())
             aria2.write(aria2_entry(url, acc, path).encode())
             curl.write(curl_entry(url, acc, path).encode())
