@@ -214,3 +214,36 @@ def test_value_picker_is_axe_clean_with_its_suggestions(demo_server: str, browse
     )
     context.close()
     assert found == []
+
+
+def test_one_chunk_dataset_filters_sorts_and_pages_from_meta_json(demo_server: str, page):
+    """2,000 rows fit in one chunk: the table's data is meta.json alone (and the plate
+    map's plates.json), and filtering, sorting and paging work on it as on chunks."""
+    pg, problems = page
+    fetched: list[str] = []
+    pg.on("request", lambda r: fetched.append(r.url) if "/data/" in r.url else None)
+    rows = manifest_rows()
+    pg.goto(demo_server + SCREEN, wait_until="networkidle")
+    expect(pg.locator("#ff-status")).to_contain_text("2,000 of 2,000 files match")
+    assert sorted(u.rsplit("/", 1)[1] for u in fetched) == ["meta.json", "plates.json"]
+    # a filter, then a sort on another column, descending
+    hits = [(i, r) for i, r in enumerate(rows) if "in" in r["Compound"].lower()]
+    assert len(hits) > 200
+    pg.get_by_label("Compound", exact=True).fill("in")
+    expect(pg.locator("#ff-status")).to_contain_text(f"{len(hits):,} of 2,000 files match")
+    sort = pg.locator("#ff-table th button", has_text="Well")
+    sort.click()
+    sort.click()
+    header = pg.locator("#ff-table th", has=pg.locator("button", has_text="Well"))
+    expect(header).to_have_attribute("aria-sort", "descending")
+    # ties keep the manifest's order
+    order = sorted(hits, key=lambda h: h[0])
+    order.sort(key=lambda h: h[1]["Well"], reverse=True)
+    pages = -(-len(hits) // 100)
+    expect(pg.locator("#ff-page")).to_have_text(f"Page 1 of {pages}")
+    pg.get_by_role("button", name="Next →").click()
+    expect(pg.locator("#ff-page")).to_have_text(f"Page 2 of {pages}")
+    shown = pg.locator("#ff-table tbody tr td.path").all_inner_texts()
+    assert shown == [r["path"] for _, r in order[100:200]]
+    assert sorted(u.rsplit("/", 1)[1] for u in fetched) == ["meta.json", "plates.json"]
+    assert problems == []

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from catalogue.steps.files import CHUNK_ROWS
+
 from .conftest import DEMO, ROOTS, build_site, copy_root
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,10 +73,13 @@ def test_published_manifest_and_commands(tmp_path: Path):
     assert "--cut-dirs=1" in page
 
 
-def test_column_chunks_describe_the_table(tmp_path: Path):
+def test_column_data_describes_the_table(tmp_path: Path):
+    """A dataset of one chunk (2,000 rows) carries its columns in meta.json: one file
+    instead of one per column, and a plate map of one shard carries its wells."""
     out = tmp_path / "build"
     build_site(DEMO, out)
     data = out / "studies" / "S-BIAD9001" / "files" / "screen-a" / "data"
+    assert sorted(p.name for p in data.iterdir()) == ["meta.json", "plates.json"]
     meta = json.loads((data / "meta.json").read_text())
     assert meta["count"] == 2000
     names = [c["name"] for c in meta["columns"]]
@@ -83,11 +88,44 @@ def test_column_chunks_describe_the_table(tmp_path: Path):
     plate = meta["columns"][names.index("Plate")]
     assert plate["kind"] == "category" and sum(plate["counts"]) == 2000
     compound = meta["columns"][names.index("Compound")]
-    chunk = json.loads((data / f"c{names.index('Compound')}-0.json").read_text())
+    assert meta["chunks"] == 1 and len(meta["data"]) == len(names)
+    chunk = meta["data"][names.index("Compound")]
     values = chunk.get("v") or [chunk["d"][i] for i in chunk["i"]]
     assert len(values) == 2000 and compound["kind"] in ("text", "category")
     manifest = (DEMO / "studies/S-BIAD9001/screen-a.files.tsv").read_text().splitlines()[1:]
     assert values == [line.split("\t")[5] for line in manifest]
+    sizes = [int(x) if x else None for x in (line.split("\t")[1] for line in manifest)]
+    assert meta["data"][names.index("size")] == {"n": sizes}
+    plates = json.loads((data / "plates.json").read_text())
+    assert {p["shard"] for p in plates["plates"]} == {0}
+    assert set(plates["data"]["plates"]) == {p["name"] for p in plates["plates"]}
+
+
+def test_a_dataset_of_more_than_one_chunk_keeps_column_files(tmp_path: Path):
+    """Past CHUNK_ROWS rows a filter must load only its columns: one file per column
+    and chunk, which together hold the manifest's values in order."""
+    content = copy_root(tmp_path, "odd-paths")
+    rows = CHUNK_ROWS + 3
+    lines = ["path\tsize\tsha256\tPlate\tWell\tCompound"]
+    lines += [
+        f"p{i // 96}/f{i}.tif\t{i}\t\tP{i // 96}\tA{i % 12 + 1}\tc{i % 7}" for i in range(rows)
+    ]
+    (content / "studies" / "S-BIAD1" / "odd.files.tsv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "build"
+    build_site(content, out)
+    data = out / "studies" / "S-BIAD1" / "files" / "odd" / "data"
+    meta = json.loads((data / "meta.json").read_text())
+    assert (meta["count"], meta["chunks"], "data" in meta) == (rows, 2, False)
+    names = [c["name"] for c in meta["columns"]]
+    assert sorted(p.name for p in data.glob("c*.json")) == sorted(
+        f"c{c}-{k}.json" for c in range(len(names)) for k in (0, 1)
+    )
+    path = names.index("path")
+    chunks = [json.loads((data / f"c{path}-{k}.json").read_text()) for k in (0, 1)]
+    paths = [v for chunk in chunks for v in chunk.get("v") or [chunk["d"][i] for i in chunk["i"]]]
+    assert paths == [line.split("\t")[0] for line in lines[1:]]
+    plates = json.loads((data / "plates.json").read_text())
+    assert "data" not in plates and len(list(data.glob("plates-*.json"))) > 1
 
 
 def test_plain_html_pages_for_readers_without_javascript(tmp_path: Path):
@@ -127,7 +165,8 @@ def test_plain_html_pages_for_readers_without_javascript(tmp_path: Path):
     assert study < 200_000
     assert len((base / "urls.txt").read_text().splitlines()) == 20000
     meta = json.loads((base / "data" / "meta.json").read_text())
-    assert meta["chunks"] == 1 and meta["count"] == 20000
+    assert meta["chunks"] == 1 and meta["count"] == 20000 and len(meta["data"][0]["v"]) == 20000
+    assert not list((base / "data").glob("c*.json"))
 
 
 def test_file_tables_are_incremental(tmp_path: Path):
@@ -164,7 +203,7 @@ def test_file_table_shows_previews_and_viewer_links(demo_site: Path):
     assert meta["count"] == 1 and meta["files"] == len(manifest) - 1 and meta["images"] == 1
     assert meta["columns"][-1] == {"kind": "preview", "name": "preview"}
     assert [c["kind"] for c in meta["columns"][-3:-1]] == ["count", "image"]
-    assert json.loads((base / "data" / "c4-0.json").read_text()) == {"n": [len(manifest) - 1]}
+    assert meta["data"][4] == {"n": [len(manifest) - 1]}
     formats = {c["name"]: c for c in meta["columns"]}["format"]
     assert formats["values"] == ["OME-Zarr"]
     study = (demo_site / "studies" / "S-BIAD9009" / "index.html").read_text(encoding="utf-8")

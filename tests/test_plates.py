@@ -170,12 +170,19 @@ def test_a_thousand_plates_stay_usable(thousand_plates: str, page):
     reader tolerates even on a loaded machine (figures: docs/performance.md, measured
     with scripts/bench_plates.py)."""
     pg, problems = page
+    fetched: list[str] = []
+    pg.on("request", lambda r: fetched.append(r.url) if "/data/" in r.url else None)
     started = time.perf_counter()
     timings = measure(pg, thousand_plates + PAGE, "P0700", "C07", 96_000)
     print({k: round(v, 2) for k, v in timings.items()}, f"{time.perf_counter() - started:.1f} s")
     expect(pg.locator("#plate-pick option")).to_have_count(1000)
     # a reader opening the page fetches the index and one shard, never all 1,000 plates
     assert timings["plate data fetched (KB)"] < 600, timings
+    # 96,000 rows are two chunks of 65,536: the columns come as chunk files, both loaded
+    # for the filters, and the wells as shards (the small-dataset inlining stops here)
+    names = {u.rsplit("/", 1)[1] for u in fetched}
+    assert {"meta.json", "plates.json", "c0-0.json", "c0-1.json"} <= names, sorted(names)
+    assert any(n.startswith("plates-") for n in names), sorted(names)
     assert timings["load: first plate drawn"] < 10, timings
     assert timings["load: file table ready"] < 20, timings
     for action in (

@@ -7,7 +7,8 @@ For every dataset with a manifest this writes, under ``studies/<ACC>/files/<data
   filterable table over the whole dataset;
 - ``data/meta.json`` and ``data/c<column>-<chunk>.json``: the columns of the manifest cut
   into chunks of CHUNK_ROWS rows, which the browser's worker fetches only when a filter,
-  a sort or the visible page needs them;
+  a sort or the visible page needs them. A dataset of one chunk carries its columns in
+  ``meta.json`` instead (see ``inline_columns``);
 - ``files.tsv`` (the manifest plus a ``url`` column), ``urls.txt`` (for ``wget -i`` or
   ``aria2c -i``) and ``sha256sums.txt`` (``sha256sum -c`` format, paths relative to the
   study folder).
@@ -41,7 +42,7 @@ from catalogue.spreadsheet import safe_cell
 from catalogue.steps.context import RenderContext
 from catalogue.steps.plates import PlateCollector, plate_columns, shard_count
 
-FILES_VERSION = "1"
+FILES_VERSION = "2"  # 2: one-chunk datasets inline their columns, one plate shard inline
 PAGE_ROWS = 500
 CHUNK_ROWS = 65_536
 # the download lists written per dataset and per study (see download_commands)
@@ -115,11 +116,26 @@ def previews_of(ctx: RenderContext, accession: str) -> dict[str, dict[str, Any]]
     return out
 
 
+def inline_columns(rows: int) -> bool:
+    """Whether a dataset's column data goes inside ``meta.json`` rather than one file per
+    column and chunk. With a single chunk the browser fetches every column of it for the
+    first page anyway (``loadRows`` in files-worker.js), so separate files only add
+    requests and, for mirrors and object stores, files: 11 for a 50-row, 8-attribute
+    screen. Larger datasets keep the chunks, so a filter loads only its columns."""
+    return rows <= CHUNK_ROWS
+
+
+def inline_plates(rows: int) -> bool:
+    """Whether the wells of every plate go inside ``plates.json``: when there would be one
+    shard, which the plate map fetches for its first plate anyway."""
+    return shard_count(rows) == 1
+
+
 def dataset_outputs(
     accession: str, ds: Dataset, summary: ManifestSummary, preview: bool
 ) -> list[str]:
     base = dataset_dir(accession, ds.id)
-    chunks = math.ceil(summary.items / CHUNK_ROWS)
+    chunks = 0 if inline_columns(summary.items) else math.ceil(summary.items / CHUNK_ROWS)
     outputs = [f"{base}/index.html"]
     outputs += [page_path(accession, ds.id, n) for n in range(1, page_count(summary.items) + 1)]
     outputs += [f"{base}/data/meta.json"]
@@ -128,7 +144,8 @@ def dataset_outputs(
     outputs += [f"{base}/files.tsv", *(f"{base}/{n}" for n in LISTS)]
     if plate_columns(summary.columns):
         outputs += [f"{base}/data/plates.json"]
-        outputs += [f"{base}/data/plates-{k}.json" for k in range(shard_count(summary.count))]
+        if not inline_plates(summary.count):
+            outputs += [f"{base}/data/plates-{k}.json" for k in range(shard_count(summary.count))]
     return outputs
 
 
@@ -226,15 +243,15 @@ def _sort_key(value: str, numeric: bool) -> tuple[float, str]:
     return (0.0, value)
 
 
-def _encode_chunk(values: list[Any], numeric: bool) -> bytes:
+def _encode_chunk(values: list[Any], numeric: bool) -> dict[str, list[Any]]:
     """A column chunk: numbers as a list; strings dictionary-encoded when that is smaller."""
     if numeric:
-        return dumps_json({"n": values})
+        return {"n": list(values)}
     distinct: dict[str, int] = {}
     codes = [distinct.setdefault(v, len(distinct)) for v in values]
     if len(distinct) * 4 <= len(values):
-        return dumps_json({"d": list(distinct), "i": codes})
-    return dumps_json({"v": values})
+        return {"d": list(distinct), "i": codes}
+    return {"v": list(values)}
 
 
 def _row_html(
@@ -366,6 +383,8 @@ def _write_dataset(
     size_stats.counts = None
     buffers: list[list[Any]] = [[] for _ in columns]
     chunk_no = 0
+    inline = inline_columns(summary.items)
+    inlined: list[dict[str, list[Any]]] = []  # with ``inline``: the one chunk, per column
     page_rows: list[str] = []
     page_no = 0
     pages = page_count(summary.items)
@@ -382,8 +401,11 @@ def _write_dataset(
     def flush_chunk() -> None:
         nonlocal chunk_no
         for c, values in enumerate(buffers):
-            with open_output(f"{base}/data/c{c}-{chunk_no}.json") as fh:
-                fh.write(_encode_chunk(values, numeric[c]))
+            if inline:
+                inlined.append(_encode_chunk(values, numeric[c]))
+            else:
+                with open_output(f"{base}/data/c{c}-{chunk_no}.json") as fh:
+                    fh.write(dumps_json(_encode_chunk(values, numeric[c])))
             values.clear()
         chunk_no += 1
 
@@ -548,14 +570,17 @@ def _write_dataset(
         "image_formats": sorted(IMAGE_FORMATS),
         "columns": described,
     }
+    if inline:
+        meta["data"] = inlined  # chunk 0 of each column, as a c<column>-0.json would hold
     with open_output(f"{base}/data/meta.json") as fh:
         fh.write(dumps_json(meta))
     if plates is not None and plate_well is not None:
         index, shards = plates.outputs(shard_count(summary.count))
+        plate_index = {"plate_column": plate_well[0], "well_column": plate_well[1], **index}
+        if inline_plates(summary.count):
+            plate_index["data"], shards = shards[0], []  # what plates-0.json would hold
         with open_output(f"{base}/data/plates.json") as fh:
-            fh.write(
-                dumps_json({"plate_column": plate_well[0], "well_column": plate_well[1], **index})
-            )
+            fh.write(dumps_json(plate_index))
         for k, doc in enumerate(shards):
             with open_output(f"{base}/data/plates-{k}.json") as fh:
                 fh.write(dumps_json(doc))

@@ -1,6 +1,7 @@
 // Filters, sorts and pages a dataset's file list off the main thread, so that a
 // million-row table never freezes the page. Columns arrive as chunks (data/c<col>-<k>.json)
-// and are fetched only when a filter, a sort or the visible page needs them.
+// and are fetched only when a filter, a sort or the visible page needs them. A dataset of
+// one chunk has its columns in meta.json ("data": chunk 0 of each column) instead.
 //
 // Every string column is held dictionary-encoded: an Int32Array of codes per row plus the
 // list of distinct values. Filters are evaluated once per distinct value, then rows are
@@ -8,6 +9,7 @@
 "use strict";
 
 let meta = null;
+let inline = null; // meta.data of a one-chunk dataset: its column chunks, no fetch needed
 let base = "";
 let columns = [];
 let current = new Uint32Array(0);
@@ -48,9 +50,14 @@ async function loadChunk(index, k) {
   if (col.loaded[k]) return;
   if (!col.pending.has(k)) {
     col.pending.set(k, (async () => {
-      const response = await fetch(`${base}c${index}-${k}.json`);
-      if (!response.ok) throw new Error(`cannot load ${base}c${index}-${k}.json (${response.status})`);
-      const chunk = await response.json();
+      let chunk;
+      if (inline) {
+        chunk = inline[index];
+      } else {
+        const response = await fetch(`${base}c${index}-${k}.json`);
+        if (!response.ok) throw new Error(`cannot load ${base}c${index}-${k}.json (${response.status})`);
+        chunk = await response.json();
+      }
       const offset = k * meta.chunk_rows;
       if (chunk.n) {
         chunk.n.forEach((v, j) => { col.numbers[offset + j] = v === null ? NaN : v; });
@@ -305,8 +312,11 @@ onmessage = async (event) => {
       base = msg.base;
       const response = await fetch(msg.meta);
       if (!response.ok) throw new Error(`cannot load ${msg.meta} (${response.status})`);
-      meta = await response.json();
+      const { data, ...rest } = await response.json();
+      meta = rest;
+      inline = data || null;
       columns = [];
+      // the page needs the column facts, not the rows: those stay here
       postMessage({ type: "meta", meta });
     } else if (msg.type === "query") {
       const result = await query(msg);

@@ -1,5 +1,6 @@
 // Plate map of a screening dataset (data/plates.json + data/plates-<k>.json, written by
-// catalogue/steps/plates.py). Only the shard of the plate being shown is fetched. A well
+// catalogue/steps/plates.py). Only the shard of the plate being shown is fetched; when
+// there is one shard, plates.json carries it ("data") and nothing more is fetched. A well
 // is a button named by its well and values ("C07 · Compound: …"); choosing it, or a value
 // in the colour key, filters the file table below through a "catalogue:filter" event that
 // files.js applies.
@@ -52,6 +53,7 @@ function filter(filters) {
 }
 
 async function shard(k) {
+  if (!shards.has(k) && index.data && k === 0) shards.set(k, index.data.plates);
   if (!shards.has(k)) {
     const response = await fetch(`${section.dataset.base}plates-${k}.json`);
     if (!response.ok) throw new Error(`cannot load plate data (${response.status})`);
