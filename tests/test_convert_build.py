@@ -86,7 +86,7 @@ def test_build_converts_serves_and_caches(content: Path, tmp_path: Path) -> None
     files = out / "studies" / "S-BIAD1" / "files" / "images"
     table = (files / "page" / "1" / "index.html").read_text(encoding="utf-8")
     assert 'href="/viewer/S-BIAD1/yeast.nd2/"' in table  # the plain table
-    data = "".join(p.read_text(encoding="utf-8") for p in (files / "data").glob("c*.json"))
+    data = "".join(p.read_text(encoding="utf-8") for p in (files / "data").glob("*.json"))
     assert "/viewer/S-BIAD1/yeast.nd2/" in data  # the interactive one
 
     # an edit elsewhere: nothing is converted again (the cache's files are untouched)
