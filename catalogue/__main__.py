@@ -1,5 +1,5 @@
 """``python -m catalogue`` runs the command line, for machines without the script on PATH."""
 
-from catalogue.cli import main
+from catalogue.cli import run
 
-main()
+run()

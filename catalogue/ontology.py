@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 FBBI_ID_RE = re.compile(r"^FBbi:\d{8}$")
@@ -105,6 +105,7 @@ def fbbi_terms() -> dict[str, Term]:
     }
 
 
+@lru_cache(maxsize=4096)  # asked several times per study by every page and digest
 def organism_label(taxon_id: int | str | None) -> str | None:
     """Scientific name of an NCBI Taxonomy id from the shipped list; None when unknown.
 
@@ -122,6 +123,7 @@ def organism_common_name(taxon_id: int | str | None) -> str | None:
     return taxon.common_name if taxon else None
 
 
+@lru_cache(maxsize=4096)
 def fbbi_label(fbbi_id: str | None) -> str | None:
     """Label of an FBbi imaging method from the shipped list; None when unknown."""
     if fbbi_id is None:

@@ -54,22 +54,35 @@ Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # --- measuring -------------------------------------------------------------------------
 
 
+def _tree_memory(ps: psutil.Process) -> tuple[int, int]:
+    """(summed RSS, summed PSS) of a process and all its children. Forked workers share
+    the parent's pages copy-on-write: summed RSS counts those pages once per process, PSS
+    (Linux's proportional set size) divides each shared page among its sharers, so summed
+    PSS is the memory the tree really holds. Processes that share nothing (Hugo, Pagefind)
+    have PSS ≈ RSS."""
+    rss = pss = 0
+    for proc in [ps, *ps.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            full = proc.memory_full_info()
+            rss += full.rss
+            pss += getattr(full, "pss", full.rss)
+    return rss, pss
+
+
 def run_measured(cmd: list[str], cwd: Path | None = None, env: dict | None = None) -> dict:
-    """Wall time and peak memory (the process tree's summed RSS) of one command."""
+    """Wall time and peak memory (the process tree's summed PSS, and summed RSS) of one
+    command."""
     started = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(
         cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-    peak = 0
+    peak = peak_rss = 0
     ps = psutil.Process(proc.pid)
     while proc.poll() is None:
         try:
-            total = ps.memory_info().rss
-            for child in ps.children(recursive=True):
-                with contextlib.suppress(psutil.Error):
-                    total += child.memory_info().rss
-            peak = max(peak, total)
+            rss, pss = _tree_memory(ps)
+            peak, peak_rss = max(peak, pss), max(peak_rss, rss)
         except psutil.Error:
             pass
         time.sleep(0.02)
@@ -79,7 +92,13 @@ def run_measured(cmd: list[str], cwd: Path | None = None, env: dict | None = Non
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{output[-3000:]}")
-    return {"seconds": elapsed, "cpu": cpu, "peak_bytes": peak, "output": output}
+    return {
+        "seconds": elapsed,
+        "cpu": cpu,
+        "peak_bytes": peak,
+        "peak_rss_bytes": peak_rss,
+        "output": output,
+    }
 
 
 def tree_size(folder: Path) -> tuple[int, int]:
@@ -348,7 +367,7 @@ def main() -> None:
         edits.page.read_bytes() if edits.page.is_file() else None,
     )
     runs: dict[str, dict[str, list[float]]] = {
-        name: {k: [] for k in (*KINDS, *(f"{k}_cpu" for k in KINDS), "peak")}
+        name: {k: [] for k in (*KINDS, *(f"{k}_cpu" for k in KINDS), "peak", "peak_rss")}
         for name in ("catalogue", "hugo")
     }
 
@@ -376,6 +395,7 @@ def main() -> None:
                 r[k].append(m["seconds"])
                 r[f"{k}_cpu"].append(m["cpu"])
             r["peak"].append(max(m["peak_bytes"] for m in (cold, noop, edit, row)))
+            r["peak_rss"].append(max(m["peak_rss_bytes"] for m in (cold, noop, edit, row)))
             print(
                 f"rep {rep + 1}: catalogue cold {cold['seconds']:.1f} s, no-op "
                 f"{noop['seconds']:.2f} s, edit {edit['seconds']:.2f} s, "
@@ -396,6 +416,7 @@ def main() -> None:
                 h[k].append(m["seconds"])
                 h[f"{k}_cpu"].append(m["cpu"])
             h["peak"].append(max(m["peak_bytes"] for m in (cold, noop, edit, row)))
+            h["peak_rss"].append(max(m["peak_rss_bytes"] for m in (cold, noop, edit, row)))
             print(
                 f"rep {rep + 1}: hugo+pagefind cold {cold['seconds']:.1f} s, "
                 f"rebuild {noop['seconds']:.1f} s",
@@ -450,6 +471,7 @@ def print_table(result: dict[str, Any]) -> None:
     for data in (c, h):
         if data:
             data["peak_gib"] = data["peak"] / 2**30
+            data["peak_rss_gib"] = data["peak_rss"] / 2**30
             data["mb"] = data["bytes"] / 1e6
             if "first_search" in data:
                 data["search_kb"] = data["first_search"]["bytes"] / 1000
@@ -458,7 +480,8 @@ def print_table(result: dict[str, Any]) -> None:
     row("no-op rebuild, CPU seconds (s)", "noop_cpu", "{:.2f}")
     row("one description edited, CPU seconds (s)", "edit_cpu", "{:.2f}")
     row("one manifest row edited, CPU seconds (s)", "row_cpu", "{:.2f}")
-    row("peak memory, children included (GiB)", "peak_gib", "{:.2f}")
+    row("peak memory, children included: summed PSS (GiB)", "peak_gib", "{:.2f}")
+    row("peak memory, children included: summed RSS (GiB)", "peak_rss_gib", "{:.2f}")
     row("output (MB)", "mb", "{:.0f}")
     row("output files", "files", "{:,}")
     row("first search: bytes fetched (kB)", "search_kb", "{:.0f}")

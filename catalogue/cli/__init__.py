@@ -25,3 +25,12 @@ def main() -> None:
 for _module in (build, maintainers, images, lifecycle, deploy, deposit):
     for _command in _module.COMMANDS:
         main.add_command(_command)
+
+
+def run() -> None:
+    """The program's entry point (``catalogue`` and ``python -m catalogue``): ``main`` as a
+    process of its own, so that ``build`` may end it without tearing down its objects
+    (see ``build.exit_now``). Tests call ``main`` through click's runner instead."""
+    build.PROCESS_OF_ITS_OWN = True
+    main()
+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 from pathlib import Path
 
@@ -145,7 +146,23 @@ def build(
         click.echo("build: internal error (run with --debug for the traceback)", err=True)
         click.echo(f"  {sys.exc_info()[1]!r}", err=True)
         sys.exit(1)
-    sys.exit(0 if ok else 1)
+    exit_now(0 if ok else 1)
+
+
+# Set by ``catalogue.cli.run`` when the command line is the whole process.
+PROCESS_OF_ITS_OWN = False
+
+
+def exit_now(code: int) -> None:
+    """End the build. In a process of its own, without freeing its objects one by one: at
+    10,000 studies the interpreter's teardown of a build's millions of objects took 4 s
+    after the last line was printed, a third of an edit's rebuild. Everything the build
+    writes is written and closed by now (its executor, workers and caches included)."""
+    if PROCESS_OF_ITS_OWN:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 @click.command()

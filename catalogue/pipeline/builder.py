@@ -45,6 +45,7 @@ from catalogue.steps.croissant import croissant_steps
 from catalogue.steps.deposit import deposit_steps
 from catalogue.steps.files import file_steps
 from catalogue.steps.pages import page_steps
+from catalogue.steps.query_index import OUTPUT_DIR as SEARCH_INDEX
 from catalogue.steps.query_index import query_index_steps
 from catalogue.steps.redirects import case_sensitive, redirect_steps
 from catalogue.steps.ro_crate import ro_crate_steps
@@ -57,6 +58,7 @@ from catalogue.steps.viewer import viewer_images, viewer_steps, viewer_url, zarr
 from catalogue.versions import Versions, read_history
 
 Echo = Callable[[str], None]
+SEARCH_FOLDER = SEARCH_INDEX + "/"
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,19 @@ def _execute(
         new.steps[step.id] = StepRecord(step.digest, list(step.outputs), list(warnings), dict(info))
         tally.run += 1
         tally.files += len(step.outputs)
+
+
+def _what_changed(written: list[str], outputs: set[str]) -> str:
+    """The reader's view of an incremental build: pages and search index files rewritten
+    (an edit should rewrite a handful of each, not the site)."""
+    pages = sum(1 for o in outputs if o.endswith(".html"))
+    new_pages = sum(1 for o in written if o.endswith(".html"))
+    index = sum(1 for o in outputs if o.startswith(SEARCH_FOLDER))
+    new_index = sum(1 for o in written if o.startswith(SEARCH_FOLDER))
+    return (
+        f"build: pages {new_pages:,} written, {pages - new_pages:,} reused; "
+        f"search index {new_index:,} of {index:,} files re-indexed"
+    )
 
 
 def study_groups(catalogue: Catalogue) -> Callable[[Step], str]:
@@ -389,7 +404,9 @@ def _run_build(options: BuildOptions, echo: Echo) -> bool:
                     *redirect_steps(ctx, case_sensitive(staging.root)),
                 ]
             )
-            steps = plan([*steps, *urllist_steps(ctx, steps)])  # urls.txt lists what they write
+            steps = plan(
+                [*steps, *urllist_steps(ctx, steps, old.steps.get("urls"))]
+            )  # urls.txt lists what they write
             _execute(
                 steps,
                 staging,
@@ -427,6 +444,7 @@ def _run_build(options: BuildOptions, echo: Echo) -> bool:
     elapsed = time.perf_counter() - started
     written = len(staging.written)
     warned = f", {tally.warnings} warning(s)" if tally.warnings else ""
+    echo(_what_changed(staging.written, keep))
     echo(
         f"build: {public} public studies; {tally.files} files "
         f"({tally.run} steps run, {tally.reused} reused; {written} files written, "

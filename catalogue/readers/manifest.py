@@ -31,7 +31,7 @@ _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f]")
 # columns the published manifest and the file table add themselves
 RESERVED = ("url", "format", "preview")
 KNOWN = ("path", "size", "sha256")
-PREVIEW_ROWS = 10
+PREVIEW_ROWS = 5  # the study page shows 5; each more is unpickled with every cached study
 # distinct values kept per attribute column for site-wide search (a compound screen has
 # a few thousand compounds; a column with more is an identifier, not a vocabulary)
 VALUE_LIMIT = 5000

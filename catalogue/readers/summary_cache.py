@@ -19,8 +19,9 @@ from catalogue.model import ManifestSummary
 from catalogue.problems import Problem
 
 # bump with any change to what summarize() checks or returns
-CACHE_VERSION = "5"  # 2: summaries keep distinct attribute values; 3: checksum count;
-# 4: Zarr folders counted as images, previews one row per image; 5: E049, formula paths
+CACHE_VERSION = "6"  # 2: summaries keep distinct attribute values; 3: checksum count;
+# 4: Zarr folders counted as images, previews one row per image; 5: E049, formula paths;
+# 6: five preview rows (the study page shows five)
 
 
 def cache_dir() -> Path | None:

@@ -318,7 +318,9 @@ def load(
         "\0".join([site.model_dump_json() if site else "", today.isoformat(), str(Path.cwd())]),
     )
     for folder in folders:
-        if escapes(folder, studies_dir):
+        # a folder that is not itself a link lies where studies/ does: one lstat, not a
+        # resolve of both (a third of loading 10,000 cached studies)
+        if os.path.islink(folder) and escapes(folder, studies_dir):
             rel = _rel(folder, content)
             outside = "study folder is a link to a folder outside the content tree's studies/"
             problems.append(problem(rel, 0, "E043", outside))

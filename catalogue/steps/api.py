@@ -165,7 +165,7 @@ def api_index(ctx: RenderContext, pages: int) -> dict[str, Any]:
 
 def api_steps(ctx: RenderContext) -> list[Step]:
     cat = ctx.catalogue
-    site = digest_of(API_VERSION, ctx.site.model_dump(mode="json"), data_digest())
+    site = digest_of(API_VERSION, ctx.site_digest, data_digest())
     public = cat.public()
     pages = [public[i : i + PAGE_SIZE] for i in range(0, len(public), PAGE_SIZE)] or [()]
     steps = []

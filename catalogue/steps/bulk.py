@@ -74,6 +74,17 @@ def _pyarrow() -> Any:
     return pyarrow
 
 
+def _pyarrow_version() -> str:
+    """pyarrow's version without importing it (a quarter of a second that an edit which
+    rewrites no table need not pay); the import itself says what is missing."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pyarrow")
+    except PackageNotFoundError:
+        return str(_pyarrow().__version__)
+
+
 def total_files(ctx: RenderContext) -> int:
     return sum(m.count for e in ctx.catalogue.public() for m in e.manifests.values())
 
@@ -482,8 +493,7 @@ def bulk_steps(ctx: RenderContext, content: Path, site: Path | None = None) -> l
     # a part's rows: the manifests' bytes and the study metadata they carry (dataset ids,
     # files); its bytes: the columns and the Parquet writer
     attributes = attribute_columns(public)
-    pa = _pyarrow()
-    parts_base = digest_of(base, with_csv, attributes, pa.__version__)
+    parts_base = digest_of(base, with_csv, attributes, _pyarrow_version())
     parts = [
         (digest_of(parts_base, [_rows_input(e) for e in part]), part)
         for part in table_parts(public)

@@ -333,7 +333,7 @@ def citation_steps(ctx: RenderContext) -> list[Step]:
                 outputs=(bib, ris_path, csl, datacite),
                 digest=digest_of(
                     CITATION_VERSION,
-                    ctx.site.model_dump(mode="json"),
+                    ctx.site_digest,
                     entry.source_digest,
                     date_modified(ctx, entry),
                 ),

@@ -5,10 +5,10 @@ Built once per run by the builder and passed to step factories; never mutated.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar, cast
 from urllib.parse import urlparse
 
 import jinja2
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from catalogue.versions import Version
 
 
+T = TypeVar("T")
 SLUG_LIMIT = 80  # characters of a browse page's folder name, before any -2 suffix
 
 
@@ -49,6 +50,16 @@ class RenderContext:
     viewers: Mapping[tuple[str, str], tuple[tuple[str, str], ...]] = field(default_factory=dict)
     # (accession, OME-Zarr path) -> "3 × 512 × 512 (c, y, x) · uint8 · …" for file tables
     zarr_details: Mapping[tuple[str, str], str] = field(default_factory=dict)
+
+    # values computed once per build by the step factories (see ``once``)
+    _memo: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+
+    def once(self, key: str, make: Callable[[], T]) -> T:
+        """``make()``, computed on the first call with ``key`` only: for what every study's
+        step digest repeats (the site's digest), the context being fixed for a build."""
+        if key not in self._memo:
+            self._memo[key] = make()
+        return cast(T, self._memo[key])
 
     @cached_property
     def _local_by_study(
@@ -84,6 +95,14 @@ class RenderContext:
         thumbs, links = self.local_of(accession)
         details = sorted(self.details_of(accession).items())
         return [sorted((p, repr(t)) for p, t in thumbs.items()), sorted(links.items()), details]
+
+    @cached_property
+    def site_digest(self) -> str:
+        """The site's settings as one hash: an input of nearly every step, so dumped once a
+        build rather than once a study and step."""
+        from catalogue.pipeline.plan import digest_of
+
+        return digest_of(self.site.model_dump(mode="json"))
 
     @cached_property
     def root(self) -> str:  # asked for ~400,000 times while planning 10,000 studies

@@ -196,7 +196,7 @@ def croissant_steps(ctx: RenderContext, content: Path) -> list[Step]:
                 outputs=(out,),
                 digest=digest_of(
                     CROISSANT_VERSION,
-                    ctx.site.model_dump(mode="json"),
+                    ctx.site_digest,
                     entry.source_digest,
                     ctx.versions_digest(entry.study.accession),
                 ),
@@ -232,7 +232,7 @@ def ai_ready_page_step(ctx: RenderContext) -> Step:
         digest=digest_of(
             CROISSANT_VERSION,
             ctx.templates_digest,
-            ctx.site.model_dump(mode="json"),
+            ctx.site_digest,
             [[e.study.accession, e.source_digest] for e in studies],
         ),
         make=make,

@@ -27,8 +27,13 @@ def _render(ctx: RenderContext, template: str, out: str, **values: object) -> St
 
 
 def _site_digest(ctx: RenderContext) -> str:
-    return digest_of(
-        PAGE_VERSION, ctx.templates_digest, ctx.site.model_dump(mode="json"), data_digest()
+    """Asked once per study page: dumping the site model each time was a tenth of
+    planning an edit at 10,000 studies."""
+    return ctx.once(
+        "page-site-digest",
+        lambda: digest_of(
+            PAGE_VERSION, ctx.templates_digest, ctx.site.model_dump(mode="json"), data_digest()
+        ),
     )
 
 

@@ -115,13 +115,24 @@ class KeyCache:
                 self.db = None
 
     @classmethod
-    def open(cls) -> KeyCache:
+    def open(cls, site: Path | None) -> KeyCache:
+        """One table per site folder: a build of the whole index prunes the keys it did not
+        use, which in a table shared by several sites (previews of pull requests, a test
+        suite) deleted the other sites' keys, so their next edit rebuilt the whole index."""
         base = summary_cache.cache_dir()
-        return cls(None if base is None else base.parent / "search" / f"keys-{INDEX_VERSION}.db")
+        if base is None or site is None:
+            return cls(None)
+        key = hashlib.sha256(str(site.resolve()).encode()).hexdigest()[:32]
+        return cls(base.parent / "search" / f"keys-{INDEX_VERSION}-{key}.db")
 
     @staticmethod
     def digest(text: index.StudyText) -> bytes:
-        return hashlib.sha256(pickle.dumps((text.fields, text.values), protocol=5)).digest()
+        """Canonical JSON, not a pickle: a pickle's bytes depend on which equal strings
+        are one object (a study read from the study cache shares them, a study just
+        parsed does not), so one text had two digests and every other edit missed the
+        cache and rebuilt the whole index."""
+        canonical = json.dumps([text.fields, text.values], sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).digest()
 
     def lookup(self, digest: bytes) -> index.StudyKeys | None:
         data = self.new.get(digest)
@@ -251,10 +262,14 @@ def _version(meta: bytes) -> str:
 
 
 def _whole(
-    ctx: RenderContext, public: tuple[StudyEntry, ...], context: str, changes: list[str]
+    ctx: RenderContext,
+    public: tuple[StudyEntry, ...],
+    context: str,
+    changes: list[str],
+    site: Path | None,
 ) -> tuple[dict[str, bytes], SiteIndex]:
     texts = [study_text(ctx, e) for e in public]
-    cache = KeyCache.open()
+    cache = KeyCache.open(site)
     keyed = [cache.get(t) for t in texts]
     files = index.build(texts, FACETS, keyed)
     cache.save(prune=True)
@@ -285,7 +300,7 @@ def _partial(
         return None
     n = len(public)
     shards = index.shard_count(n)
-    cache = KeyCache.open()
+    cache = KeyCache.open(site)
     try:
         words: dict[str, dict[int, int | None]] = {}  # key -> study -> new mask (None: gone)
         in_columns: dict[str, dict[int, bool]] = {}
@@ -398,7 +413,7 @@ def query_index_steps(
             ):
                 done = _partial(ctx, public, site, old, changes)
         if done is None:
-            done = _whole(ctx, public, context, changes)
+            done = _whole(ctx, public, context, changes, site)
         files, state = done
         if site is not None:
             _save_site_state(site, state)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from catalogue.api_schema import MovedRecord, checked
@@ -120,7 +120,12 @@ def case_sensitive(folder: Path) -> bool:
 
 
 def plan_redirects(ctx: RenderContext, lower_case_pages: bool = True) -> list[Moved]:
-    """Every redirect of the build, grouped by the accession it is named after."""
+    """Every redirect of the build, grouped by the accession it is named after (planned
+    once a build: the redirect steps and ``urls.txt`` both ask)."""
+    return ctx.once(f"redirects:{lower_case_pages}", lambda: _plan(ctx, lower_case_pages))
+
+
+def _plan(ctx: RenderContext, lower_case_pages: bool) -> list[Moved]:
     root = ctx.root
     cat = ctx.catalogue
     visible = {e.study.accession for e in cat.visible()}
@@ -172,12 +177,14 @@ def redirect_steps(ctx: RenderContext, lower_case_pages: bool = True) -> list[St
     # only the redirect template is read: a change of the site's style must not rewrite
     # 200,000 redirect pages
     template = ctx.env.loader.get_source(ctx.env, "redirect.html")[0] if ctx.env.loader else ""
-    base = digest_of(REDIRECTS_VERSION, template, ctx.site.model_dump(mode="json"))
+    base = digest_of(REDIRECTS_VERSION, template, ctx.site_digest)
     steps = [
         Step(
             id="redirects:server",
             outputs=SERVER_FILES,
-            digest=digest_of(base, ctx.root, [astuple(r) for r in rules]),
+            digest=digest_of(
+                base, ctx.root, [(r.source, r.target, r.kind, r.case_of_target) for r in rules]
+            ),
             make=lambda: StepResult(files=server_files(ctx.root, rules)),
         )
     ]

@@ -203,7 +203,7 @@ def ro_crate_steps(ctx: RenderContext, content: Path) -> list[Step]:
                 digest=digest_of(
                     RO_CRATE_VERSION,
                     FILE_LIMIT,
-                    ctx.site.model_dump(mode="json"),
+                    ctx.site_digest,
                     entry.source_digest,
                     date_modified(ctx, entry),
                 ),

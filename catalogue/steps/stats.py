@@ -110,7 +110,7 @@ def _ranked(counter: Counter[str]) -> list[dict[str, Any]]:
 def stats_steps(ctx: RenderContext) -> list[Step]:
     public = ctx.catalogue.public()
     ordered = latest_first(public)[:FEED_ENTRIES]
-    site = digest_of(STATS_VERSION, ctx.templates_digest, ctx.site.model_dump(mode="json"))
+    site = digest_of(STATS_VERSION, ctx.templates_digest, ctx.site_digest)
     stats = statistics(public)
     # each output depends on what it shows only: the counts (computed while planning,
     # cheap) for the statistics, the newest studies' records for the feed; so an edit of
