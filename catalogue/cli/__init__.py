@@ -33,4 +33,3 @@ def run() -> None:
     (see ``build.exit_now``). Tests call ``main`` through click's runner instead."""
     build.PROCESS_OF_ITS_OWN = True
     main()
-

@@ -118,6 +118,9 @@ def build(
         )
         if said == "":
             sys.exit(0)
+        known: tuple[str | None] | None = (said,)
+    else:
+        known = None
     from catalogue.pipeline.builder import BuildOptions, BuildRefused, run_build
 
     options = BuildOptions(
@@ -130,6 +133,7 @@ def build(
         base_url=base_url,
         clean=clean,
         keep_going=keep_going,
+        fingerprint=known,
     )
     from catalogue.pipeline.executors import ExecutorError
 

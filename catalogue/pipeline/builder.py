@@ -73,6 +73,9 @@ class BuildOptions:
     templates: Path = TEMPLATES
     progress: TextIO | None = None  # a terminal to show progress on (None: quiet)
     keep_going: bool | None = None  # leave out studies with errors (None: site.yaml)
+    # the caller already asked fingerprint.unchanged (the command line does, before the
+    # heavy imports) and got this, not "": the inputs are not walked a second time
+    fingerprint: tuple[str | None] | None = None
 
 
 class Progress:
@@ -269,6 +272,8 @@ def _run_build(options: BuildOptions, echo: Echo) -> bool:
     fp = (
         None
         if options.clean
+        else options.fingerprint[0]
+        if options.fingerprint is not None
         else fingerprint.unchanged(
             options.content,
             options.out,
@@ -404,9 +409,7 @@ def _run_build(options: BuildOptions, echo: Echo) -> bool:
                     *redirect_steps(ctx, case_sensitive(staging.root)),
                 ]
             )
-            steps = plan(
-                [*steps, *urllist_steps(ctx, steps, old.steps.get("urls"))]
-            )  # urls.txt lists what they write
+            steps = plan([*steps, *urllist_steps(ctx, steps)])  # urls.txt lists what they write
             _execute(
                 steps,
                 staging,

@@ -94,8 +94,9 @@ class KeyCache:
     every study's; a build of the whole index deletes the keys it did not use, so the
     table never grows much past one archive."""
 
-    def __init__(self, path: Path | None):
+    def __init__(self, path: Path | None, prunes: bool = True):
         self.path = path
+        self.prunes = prunes
         self.db: sqlite3.Connection | None = None
         self.used: set[bytes] = set()
         self.new: dict[bytes, bytes] = {}
@@ -120,8 +121,10 @@ class KeyCache:
         use, which in a table shared by several sites (previews of pull requests, a test
         suite) deleted the other sites' keys, so their next edit rebuilt the whole index."""
         base = summary_cache.cache_dir()
-        if base is None or site is None:
+        if base is None:
             return cls(None)
+        if site is None:  # an index for no site folder (the library's callers): shared,
+            return cls(base.parent / "search" / f"keys-{INDEX_VERSION}.db", prunes=False)
         key = hashlib.sha256(str(site.resolve()).encode()).hexdigest()[:32]
         return cls(base.parent / "search" / f"keys-{INDEX_VERSION}-{key}.db")
 
@@ -167,7 +170,7 @@ class KeyCache:
                 self.db.executemany(
                     "INSERT OR REPLACE INTO keys VALUES (?, ?)", list(self.new.items())
                 )
-                if prune:
+                if prune and self.prunes:
                     self.db.execute("CREATE TEMP TABLE IF NOT EXISTS used (text BLOB PRIMARY KEY)")
                     self.db.execute("DELETE FROM used")
                     self.db.executemany("INSERT INTO used VALUES (?)", [(d,) for d in self.used])

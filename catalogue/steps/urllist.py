@@ -18,8 +18,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 
-from catalogue.pipeline.plan import Step, StepResult, digest_of
-from catalogue.pipeline.state import StepRecord
+from catalogue.pipeline.plan import Step, StepResult
 from catalogue.steps.context import RenderContext
 from catalogue.steps.redirects import SERVER_FILES, plan_redirects, redirect_rules
 
@@ -50,37 +49,21 @@ def served_urls(ctx: RenderContext, outputs: Iterable[str]) -> list[str]:
     return sorted(urls)
 
 
-def urllist_steps(
-    ctx: RenderContext, steps: Sequence[Step], previous: StepRecord | None = None
-) -> list[Step]:
+def urllist_steps(ctx: RenderContext, steps: Sequence[Step]) -> list[Step]:
     """One step writing urls.txt from the declared outputs of ``steps``.
 
     Mapping 350,000 outputs to URLs and sorting them took a tenth of an edit's build at
     10,000 studies, for a list an edit hardly ever changes. So the step's digest is that of
     its inputs (every output path, the root, the redirect rules: one hash of their joined
-    text), remembered with the list's own digest in ``previous`` (the last build's record
-    of this step): when the inputs are the same, so is the list, and it is not computed.
+    text) and the list is made only when they change.
     """
     h = hashlib.sha256(f"{URLS_VERSION}\0{ctx.root}\0".encode())
-    for step in steps:
-        h.update("\0".join(step.outputs).encode())
-        h.update(b"\n")
-    for rule in redirect_rules(plan_redirects(ctx)):
-        h.update(f"{rule.source}\0{rule.target}\0{rule.kind}\n".encode())
-    inputs = h.hexdigest()
-    known = previous.info if previous is not None else {}
-    if known.get("inputs") == inputs and isinstance(known.get("digest"), str):
-        digest: str = known["digest"]
-        urls: list[str] | None = None
-    else:
-        urls = served_urls(ctx, (o for s in steps for o in s.outputs))
-        digest = digest_of(urls)
+    h.update("\0".join([o for s in steps for o in s.outputs]).encode())
+    rules = redirect_rules(plan_redirects(ctx))
+    h.update("\0".join(f"{r.source} {r.target} {r.kind}" for r in rules).encode())
 
     def make() -> StepResult:
-        listed = (
-            urls if urls is not None else served_urls(ctx, (o for s in steps for o in s.outputs))
-        )
-        data = ("".join(u + "\n" for u in listed)).encode("utf-8")
-        return StepResult(files={URLS_FILE: data}, info={"inputs": inputs, "digest": digest})
+        urls = served_urls(ctx, (o for s in steps for o in s.outputs))
+        return StepResult(files={URLS_FILE: ("".join(u + "\n" for u in urls)).encode("utf-8")})
 
-    return [Step(id="urls", outputs=(URLS_FILE,), digest=digest, make=make)]
+    return [Step(id="urls", outputs=(URLS_FILE,), digest=h.hexdigest(), make=make)]
