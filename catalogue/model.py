@@ -35,8 +35,23 @@ from catalogue.identifiers import (
 FORMAT_VERSION = 1
 
 
+# One set object per distinct set of fields given, shared by the models read back from the
+# study cache (see ``Record.__setstate__``).
+_FIELDS_SETS: dict[frozenset[str], set[str]] = {}
+
+
 class Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        """Unpickled models share their set of given fields: a set per model was a quarter
+        of the memory of 10,000 loaded studies (21 models each, 8.7 kB of sets a study).
+        Sharing is safe because records are frozen (pydantic only adds to that set on
+        assignment) and a copy gets a set of its own."""
+        given = state.get("__pydantic_fields_set__")
+        if isinstance(given, set):
+            state["__pydantic_fields_set__"] = _FIELDS_SETS.setdefault(frozenset(given), given)
+        super().__setstate__(state)
 
 
 def _one_or_many(value: Any) -> Any:
