@@ -23,7 +23,7 @@ from catalogue.pipeline.executors import Executor, LazyExecutor
 from catalogue.pipeline.output import OutputError, SiteWriter, journal_path
 from catalogue.pipeline.plan import Step, StepsFailed, plan, run_steps
 from catalogue.pipeline.state import STATE_FILE, BuildState, StepRecord, load_state
-from catalogue.pipeline.workers import run_all
+from catalogue.pipeline.workers import MIN_FORKED, run_all
 from catalogue.readers.defaults import left_out_summary
 from catalogue.readers.tree import load
 from catalogue.render import TEMPLATES, make_environment, templates_digest
@@ -157,8 +157,10 @@ def _execute(
     except StepsFailed as exc:
         failures += exc.failures
         results = {}
-    outcomes = run_all(rest, staging, jobs, group_of, done=progress.tick)
+    outcomes = run_all(rest, staging, jobs, group_of, done=progress.tick, executor=executor)
     progress.close()
+    if executor is not None and executor.distributed and len(rest) >= MIN_FORKED:
+        echo(f"build: {len(rest)} {label.removesuffix('s')} steps ran on {executor.name}")
     for outcome in outcomes:
         if outcome.fatal is not None:
             raise OutputError(outcome.fatal)
@@ -329,7 +331,10 @@ def _run_build(options: BuildOptions, echo: Echo) -> bool:
     tally = Tally()
     previous = {o for record in old.steps.values() for o in record.outputs}
     try:
-        with SiteWriter(options.out, clean=options.clean) as staging:
+        with (
+            SiteWriter(options.out, clean=options.clean) as staging,
+            LazyExecutor(options.executor, jobs) as executor,  # images, then pages
+        ):
             if staging.dirty:
                 # a killed build may have replaced these files: their steps run again
                 echo(f"build: finishing an interrupted build ({len(staging.dirty)} files)")
@@ -351,19 +356,18 @@ def _run_build(options: BuildOptions, echo: Echo) -> bool:
                     catalogue, options.content, convert_into, new.sources
                 )
                 forget_lost(conversions, old.steps)
-            with LazyExecutor(options.executor, jobs) as executor:
-                _execute(
-                    plan([*t_steps, *f_steps, *c_steps]),
-                    staging,
-                    old,
-                    new,
-                    jobs,
-                    tally,
-                    echo,
-                    executor,
-                    label="images",
-                    stream=options.progress,
-                )
+            _execute(
+                plan([*t_steps, *f_steps, *c_steps]),
+                staging,
+                old,
+                new,
+                jobs,
+                tally,
+                echo,
+                executor,
+                label="images",
+                stream=options.progress,
+            )
             root = site_root(catalogue.site)
             thumbs = resolve_thumbs(used, new.steps, root)
             file_thumbs = resolve_thumbs(file_used, new.steps, root)
@@ -418,6 +422,7 @@ def _run_build(options: BuildOptions, echo: Echo) -> bool:
                 jobs,
                 tally,
                 echo,
+                executor,
                 label="pages",
                 stream=options.progress,
                 group_of=study_groups(catalogue),

@@ -19,13 +19,14 @@ Executor specifications (``--executor``):
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Protocol, TypeVar
 
 CONNECT_TIMEOUT = "10s"  # how long to wait for a scheduler before giving up
 T = TypeVar("T")
 R = TypeVar("R")
+S = TypeVar("S")
 
 
 class ExecutorError(Exception):
@@ -34,9 +35,20 @@ class ExecutorError(Exception):
 
 class Executor(Protocol):
     name: str
+    # True when work leaves this process tree (Dask): the build then ships its page steps
+    # there too (catalogue.pipeline.workers), instead of forking local workers.
+    distributed: bool
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         """``[fn(item) for item in items]``, in order, possibly in parallel elsewhere."""
+        ...
+
+    def map_shared(self, fn: Callable[[T, S], R], items: Sequence[T], shared: S) -> Iterator[R]:
+        """``fn(item, shared)`` for every item, yielded as each call finishes (any order).
+
+        ``shared`` is what every call needs and is too big to send with each (the build's
+        pickled page steps): it goes to each worker once, not once per item.
+        """
         ...
 
     def close(self) -> None: ...
@@ -52,6 +64,7 @@ class LocalExecutor:
     def __init__(self, jobs: int):
         self.jobs = max(1, jobs)
         self.name = f"local ({self.jobs} process{'es' if self.jobs > 1 else ''})"
+        self.distributed = False
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         if self.jobs == 1 or len(items) < 2:
@@ -60,6 +73,11 @@ class LocalExecutor:
         chunksize = max(1, min(16, len(items) // (workers * 4)))
         with ProcessPoolExecutor(max_workers=workers) as pool:
             return list(pool.map(fn, items, chunksize=chunksize))
+
+    def map_shared(self, fn: Callable[[T, S], R], items: Sequence[T], shared: S) -> Iterator[R]:
+        # local page steps are forked (catalogue.pipeline.workers), never pickled: in order here
+        for item in items:
+            yield fn(item, shared)
 
     def close(self) -> None:
         pass
@@ -72,6 +90,7 @@ class DaskExecutor:
         self.client = client
         self.cluster = cluster
         self.name = name
+        self.distributed = True
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         if not items:
@@ -82,6 +101,20 @@ class DaskExecutor:
             return list(self.client.gather(futures))
         finally:
             self.client.cancel(futures)
+
+    def map_shared(self, fn: Callable[[T, S], R], items: Sequence[T], shared: S) -> Iterator[R]:
+        if not items:
+            return
+        # scattered to every worker up front (broadcast): a task then finds it in its own
+        # worker's memory, whichever worker runs it. A list, so that a tuple or dict is
+        # shipped as one value rather than element by element.
+        [handle] = self.client.scatter([shared], broadcast=True, hash=False)
+        futures = self.client.map(fn, list(items), shared=handle, pure=False)
+        try:
+            for future in _distributed().as_completed(futures):
+                yield future.result()
+        finally:
+            self.client.cancel([*futures, handle])
 
     def close(self) -> None:
         self.client.close()
@@ -102,6 +135,7 @@ class LazyExecutor:
         self.jobs = jobs
         self._opened: Executor | None = None
         self.name = spec or "local"
+        self.distributed = (spec or "local").strip() != "local"
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         if not items:
@@ -110,6 +144,14 @@ class LazyExecutor:
             self._opened = open_executor(self.spec, self.jobs)
             self.name = self._opened.name
         return self._opened.map(fn, items)
+
+    def map_shared(self, fn: Callable[[T, S], R], items: Sequence[T], shared: S) -> Iterator[R]:
+        if not items:
+            return iter(())
+        if self._opened is None:
+            self._opened = open_executor(self.spec, self.jobs)
+            self.name = self._opened.name
+        return self._opened.map_shared(fn, items, shared)
 
     def close(self) -> None:
         if self._opened is not None:
