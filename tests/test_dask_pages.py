@@ -78,7 +78,9 @@ def test_pages_on_dask_are_the_bytes_of_a_local_build(
     _no_local_forks(monkeypatch)
     before = set(cluster.scheduler.task_prefixes)
     remote = tmp_path / "dask"
-    args = ["build", "--content", str(synthetic), "--out", str(remote)]
+    # a relative --content: the workers (started elsewhere) follow the build's directory
+    monkeypatch.chdir(synthetic.parent)
+    args = ["build", "--content", synthetic.name, "--out", str(remote)]
     args += ["--today", TODAY.isoformat(), "--jobs", "2", "--executor", _spec(cluster)]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output

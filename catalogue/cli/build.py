@@ -63,7 +63,7 @@ def validate(content: Path, today: dt.date | None, fmt: str, strict: bool) -> No
     show_default=True,
     callback=_executor,
     metavar="SPEC",
-    help="Where thumbnails render: local (--jobs processes), dask://HOST:PORT "
+    help="Where images and pages render: local (--jobs processes), dask://HOST:PORT "
     "(a Dask scheduler) or dask-local (a Dask cluster on this machine).",
 )
 @click.option("--base-url", default=None, help="Override site.yaml base_url (e.g. for a preview).")

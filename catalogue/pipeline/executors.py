@@ -1,11 +1,14 @@
-"""Where heavy work runs: local processes (default) or a Dask distributed cluster.
+"""Where a build's work runs: local processes (default) or a Dask distributed cluster.
 
-Thumbnails and header harvests over a whole archive can outgrow one machine. Rather
-than a home-made scheduler, such work goes to Dask distributed through one tiny
-interface, ``Executor.map``: the build's heavy steps (picklable ``make`` partials) and
-``harvest``'s per-file reads run unchanged on either. Workers of a remote cluster need
-this package installed and the content tree at the same absolute path (a shared file
-system), because the work items carry absolute paths, not file bytes.
+Thumbnails, pages and header harvests over a whole archive can outgrow one machine.
+Rather than a home-made scheduler, such work goes to Dask distributed through one tiny
+interface: ``Executor.map`` for the build's heavy steps (picklable ``make`` partials)
+and ``harvest``'s per-file reads, ``Executor.map_shared`` for the page-phase steps, whose
+large shared part (the pickled steps and their context) is sent to each worker once
+(``catalogue.pipeline.workers``). Workers of a remote cluster need this package
+installed, and the content tree, the build's working directory and the folder holding
+``--out`` at the same absolute paths (a shared file system): work items carry paths, not
+file bytes, and file tables are streamed into the build's work folder beside ``--out``.
 
 Executor specifications (``--executor``):
 

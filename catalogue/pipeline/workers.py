@@ -49,7 +49,7 @@ import threading
 import uuid
 import weakref
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -280,6 +280,7 @@ class Shipped:
     steps: bytes  # cloudpickle of the planned steps, their shared context stored once
     out: str  # the site folder (absolute): streaming steps write into its work folder
     probe: str  # a file in that work folder: a worker that cannot see it is refused
+    cwd: str  # the build's working directory: steps may hold paths relative to it
 
 
 @dataclass
@@ -340,6 +341,14 @@ def _forget(token: str) -> None:
 def remote_batch(indices: list[int], shared: Shipped) -> RemoteBatch:
     """On a Dask worker: run these steps of the shipped build, hand back their results."""
     steps = _steps_of(shared)
+    if os.getcwd() != shared.cwd:
+        # --content may be relative: the worker follows the build (a shared file system)
+        with _LOADING:
+            try:
+                os.chdir(shared.cwd)
+            except OSError as exc:
+                fatal = f"the build's folder {shared.cwd} is not on the Dask worker: {exc}"
+                return RemoteBatch([Outcome(i, fatal=fatal) for i in indices], {}, {})
     if any(steps[i].streams for i in indices) and not Path(shared.probe).is_file():
         where = Path(shared.probe).parent
         fatal = (
@@ -380,14 +389,17 @@ def run_on_cluster(
     probe = writer.work / f"probe-{token}"
     found: dict[int, Outcome] = {}
     try:
-        shipped = Shipped(token, cloudpickle.dumps(list(steps)), str(writer.out), str(probe))
+        pickled = cloudpickle.dumps(list(steps))
+        shipped = Shipped(token, pickled, str(writer.out), str(probe), os.getcwd())
         _announce(probe)
     except OSError as exc:
         raise OutputError(f"cannot prepare the build's work folder: {exc}") from None
     finished = False
+    results: Iterator[RemoteBatch] | None = None
     try:
         try:
-            for batch in executor.map_shared(remote_batch, work, shipped):
+            results = executor.map_shared(remote_batch, work, shipped)
+            for batch in results:
                 writer.adopt(batch.pending, 0)
                 for rel, data in batch.files.items():
                     writer.write(rel, data)
@@ -402,6 +414,8 @@ def run_on_cluster(
             ) from None
         finished = True
     finally:
+        if results is not None and hasattr(results, "close"):
+            results.close()  # interrupted: the cluster drops the batches still queued
         probe.unlink(missing_ok=True)
         if not finished:  # streamed files of batches in flight: the journal names them
             writer.adopt_journal()
