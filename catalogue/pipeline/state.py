@@ -16,7 +16,7 @@ STATE_FILE = ".catalogue-state.json"
 STATE_VERSION = 2
 
 
-@dataclass
+@dataclass(slots=True)  # 80,000 of them at 10,000 studies
 class StepRecord:
     digest: str
     outputs: list[str]
@@ -74,9 +74,11 @@ def load_state(out: Path) -> tuple[BuildState, str | None]:
         )
     try:
         steps = {
-            k: StepRecord(digest, list(outputs), list(warnings), info)
+            k: StepRecord(digest, outputs, warnings, info)
             for k, digest, outputs, warnings, info in data.get("steps", [])
         }
+        if not all(type(r.outputs) is list and type(r.warnings) is list for r in steps.values()):
+            raise TypeError("outputs and warnings must be lists")
     except (TypeError, ValueError):
         return BuildState(), "previous build state unreadable"
     return (
