@@ -7,7 +7,9 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import logging
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -166,5 +168,45 @@ def test_a_worker_that_cannot_see_the_work_folder_says_so(
     assert not run_build(options, messages.append)
     assert any("is not visible on the Dask worker" in m for m in messages), messages
     assert messages[-1].startswith("build: stopped; the previous site is unchanged")
+    assert tree_digest(out) == before
+    assert not (tmp_path / ".build.catalogue-work").exists()
+
+
+def test_a_lost_worker_stops_the_build_cleanly(
+    cluster: distributed.LocalCluster,
+    synthetic: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A step that kills its worker process each time it runs (out of memory, say): Dask
+    retries it on restarted workers, then gives up; the build says so, leaves the old
+    site as it was, and the next build on the cluster completes.
+    Last in this file: it costs the cluster a few worker restarts."""
+    from catalogue.steps import pages
+
+    out = tmp_path / "build"
+    build_site(synthetic, out, today=TODAY, jobs=1)
+    before = tree_digest(out)
+    victim = sorted(p.name for p in (out / "studies").iterdir())[5]
+    parent = os.getpid()
+    real = pages._render
+
+    def killed(ctx, template, rel, **values):  # type: ignore[no-untyped-def]
+        if victim in rel and os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(ctx, template, rel, **values)
+
+    monkeypatch.setattr(pages, "_render", killed)
+    messages: list[str] = []
+    options = BuildOptions(
+        content=synthetic, out=out, today=TODAY, jobs=2, executor=_spec(cluster), clean=True
+    )
+    assert not run_build(options, messages.append)
+    died = "the page steps failed on dask (tcp://127.0.0.1:"
+    assert any(died in m and "a Dask worker died" in m for m in messages), messages
+    assert messages[-1].startswith("build: stopped; the previous site is unchanged")
+    assert tree_digest(out) == before
+    monkeypatch.setattr(pages, "_render", real)
+    build_site(synthetic, out, today=TODAY, jobs=2, executor=_spec(cluster), clean=True)
     assert tree_digest(out) == before
     assert not (tmp_path / ".build.catalogue-work").exists()

@@ -295,14 +295,20 @@ class _RemoteWriter:
     the shared work folder, through a ``SiteWriter`` of this worker (no lock: the build
     process holds it)."""
 
-    def __init__(self, out: Path):
+    def __init__(self, out: Path, probe: Path):
         self.files: dict[str, bytes] = {}
         self._site = SiteWriter(out)
+        self._probe = probe
 
     def write(self, rel: str, data: bytes) -> None:
         self.files[rel] = data
 
     def open(self, rel: str) -> BinaryIO:
+        # the build removes the probe when it stops (a failure elsewhere): a batch still
+        # running here (Dask cannot kill it) must not add temporary files after the
+        # build cleaned up its own
+        if not self._probe.is_file():
+            raise OutputError("the build was stopped")
         return self._site.open(rel)
 
     def close(self) -> dict[str, bool]:
@@ -357,7 +363,7 @@ def remote_batch(indices: list[int], shared: Shipped) -> RemoteBatch:
             "the workers share, at the same path)"
         )
         return RemoteBatch([Outcome(i, fatal=fatal) for i in indices], {}, {})
-    writer = _RemoteWriter(Path(shared.out))
+    writer = _RemoteWriter(Path(shared.out), Path(shared.probe))
     try:
         outcomes = [run_one(i, steps[i], writer) for i in indices]
     finally:
@@ -409,8 +415,14 @@ def run_on_cluster(
         except OutputError:
             raise
         except Exception as exc:  # the cluster failed (a worker died, a lost connection)
+            kind = type(exc).__name__
+            # a task retried on worker after worker that died (KilledWorker), or whose
+            # shipped steps died with the last worker holding them (cancelled)
+            lost = kind in ("KilledWorker", "FutureCancelledError", "CancelledError")
+            why = "a Dask worker died (killed, or out of memory)" if lost else kind
             raise OutputError(
-                f"the page steps failed on {executor.name}: {type(exc).__name__}: {exc}"
+                f"the page steps failed on {executor.name}: {why}; "
+                f"run with --executor local to see where ({kind}: {exc})"
             ) from None
         finished = True
     finally:
