@@ -9,6 +9,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -20,11 +21,12 @@ from catalogue.steps.plates import (
     parse_well,
     plate_columns,
     shard_count,
+    shard_of,
     well_label,
 )
 
 from .conftest import build_site
-from .plate_screens import PAGE, measure, write_screen
+from .plate_screens import ACCESSION, DATASET, PAGE, measure, write_screen
 from .test_browser_files import SCREEN, manifest_rows
 
 
@@ -59,6 +61,46 @@ def test_a_thousand_384_well_plates_are_split_into_small_shards():
         "cpd-7",
         "7,5",
     ]
+
+
+def _screen_of_fields(tmp_path: Path, names: list[str]) -> Path:
+    """A built screen of 96-well plates named *names*, 32 files a well: more shards than
+    plates (a shard is ~4,096 rows, a plate here 3,072)."""
+    write_screen(tmp_path / "content", plates=1)
+    lines = ["path\tsize\tsha256\tPlate\tWell\tCompound"]
+    for plate in names:
+        for r in "ABCDEFGH":
+            for c in range(1, 13):
+                lines += [f"{plate}/{r}{c}/f{f}.tif\t9\t\t{plate}\t{r}{c}\tx" for f in range(32)]
+    manifest = tmp_path / "content" / "studies" / ACCESSION / f"{DATASET}.files.tsv"
+    manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    build_site(tmp_path / "content", tmp_path / "site")
+    return tmp_path / "site" / "studies" / ACCESSION / "files" / DATASET / "data"
+
+
+def test_a_shard_no_plate_falls_in_is_not_written(tmp_path: Path):
+    names = ["P0001", "P0002", "P0003"]
+    shards = shard_count(len(names) * 96 * 32)
+    used = {shard_of(n, shards) for n in names}
+    assert len(used) < shards == 3  # the names are chosen so that one shard is empty
+    data = _screen_of_fields(tmp_path, names)
+    assert {p.name for p in data.glob("plates-*.json")} == {f"plates-{k}.json" for k in used}
+    index = json.loads((data / "plates.json").read_text())
+    assert [p["name"] for p in index["plates"]] == names and "data" not in index
+    for entry in index["plates"]:
+        shard = json.loads((data / f"plates-{entry['shard']}.json").read_text())
+        assert len(shard["plates"][entry["name"]]["wells"]) == 96
+
+
+def test_numbered_plates_get_every_shard(tmp_path: Path):
+    """Plate names that are only numbers are not in the manifest summary's values, so the
+    build cannot know which shards stay empty and writes them all."""
+    data = _screen_of_fields(tmp_path, ["1", "2", "3"])
+    assert {p.name for p in data.glob("plates-*.json")} == {f"plates-{k}.json" for k in range(3)}
+    index = json.loads((data / "plates.json").read_text())
+    for entry in index["plates"]:
+        shard = json.loads((data / f"plates-{entry['shard']}.json").read_text())
+        assert entry["name"] in shard["plates"]
 
 
 def test_decimal_commas_make_a_number_column_and_thousands_stay_text():

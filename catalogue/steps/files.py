@@ -40,9 +40,10 @@ from catalogue.readers.manifest import iter_cells
 from catalogue.render import filesize
 from catalogue.spreadsheet import safe_cell
 from catalogue.steps.context import RenderContext
-from catalogue.steps.plates import PlateCollector, plate_columns, shard_count
+from catalogue.steps.plates import PlateCollector, plate_columns, shard_count, used_shards
 
-FILES_VERSION = "2"  # 2: one-chunk datasets inline their columns, one plate shard inline
+# 2: one-chunk datasets inline their columns, one plate shard inline; 3: no empty shards
+FILES_VERSION = "3"
 PAGE_ROWS = 500
 CHUNK_ROWS = 65_536
 # the download lists written per dataset and per study (see download_commands)
@@ -125,6 +126,15 @@ def inline_columns(rows: int) -> bool:
     return rows <= CHUNK_ROWS
 
 
+def plate_shards(summary: ManifestSummary) -> list[int]:
+    """The ``plates-<k>.json`` a screen gets: those of the shards its plates fall in."""
+    plate_well = plate_columns(summary.columns)
+    if plate_well is None or inline_plates(summary.count):
+        return []
+    names = dict(summary.values).get(plate_well[0])
+    return used_shards(names, shard_count(summary.count))
+
+
 def inline_plates(rows: int) -> bool:
     """Whether the wells of every plate go inside ``plates.json``: when there would be one
     shard, which the plate map fetches for its first plate anyway."""
@@ -144,8 +154,7 @@ def dataset_outputs(
     outputs += [f"{base}/files.tsv", *(f"{base}/{n}" for n in LISTS)]
     if plate_columns(summary.columns):
         outputs += [f"{base}/data/plates.json"]
-        if not inline_plates(summary.count):
-            outputs += [f"{base}/data/plates-{k}.json" for k in range(shard_count(summary.count))]
+        outputs += [f"{base}/data/plates-{k}.json" for k in plate_shards(summary)]
     return outputs
 
 
@@ -581,9 +590,13 @@ def _write_dataset(
             plate_index["data"], shards = shards[0], []  # what plates-0.json would hold
         with open_output(f"{base}/data/plates.json") as fh:
             fh.write(dumps_json(plate_index))
+        written = plate_shards(summary)
         for k, doc in enumerate(shards):
-            with open_output(f"{base}/data/plates-{k}.json") as fh:
-                fh.write(dumps_json(doc))
+            if k in written:
+                with open_output(f"{base}/data/plates-{k}.json") as fh:
+                    fh.write(dumps_json(doc))
+            elif doc["plates"]:  # the summary's plate names and the rows disagree
+                raise ValueError(f"plate shard {k} of {base} holds plates the summary lacks")
     return StepResult(files={}, info={"image_bytes": image_bytes, "other_bytes": other_bytes})
 
 

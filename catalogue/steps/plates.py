@@ -5,7 +5,9 @@ its dataset's ``data/`` folder, an index ``plates.json`` and the wells of every 
 ``plates-<k>.json`` shards. A plate's shard is chosen by a stable hash of its name, so the
 number of files is known before the manifest is read (a build step declares its outputs)
 and a browser fetches only the shard of the plate a reader opens: at 1,000 plates of 384
-wells a shard holds about ten plates.
+wells a shard holds about ten plates. A shard no plate falls in is not written when the
+manifest summary knows the plate names (``used_shards``): a screen of 16 files a well has
+more shards than plates, and an empty shard is a file nobody fetches.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 PLATE_NAMES = ("plate", "plate name", "plate_name", "platename")
@@ -37,7 +39,17 @@ def shard_count(rows: int) -> int:
 
 
 def shard_of(plate: str, shards: int) -> int:
-    return zlib.crc32(plate.encode("utf-8")) % shards
+    """The shard of a plate, by its name without surrounding blanks: the form in which the
+    manifest summary lists a column's values (``ManifestSummary.values``)."""
+    return zlib.crc32(plate.strip().encode("utf-8")) % shards
+
+
+def used_shards(names: Iterable[str] | None, shards: int) -> list[int]:
+    """The shards that the plates *names* fall in, or all of them when the names are not
+    known (more than the summary keeps, or only numbers, which it leaves out)."""
+    if names is None:
+        return list(range(shards))
+    return sorted({shard_of(n, shards) for n in names})
 
 
 def parse_well(name: str) -> tuple[int, int] | None:
@@ -70,7 +82,7 @@ class PlateCollector:
 
     def add(self, plate: str, well: str, values: list[str], thumb: str | None) -> None:
         position = parse_well(well)
-        if not plate or position is None:
+        if not plate.strip() or position is None:
             return
         p = self.plates.setdefault(plate, {"wells": {}, "rows": 0, "cols": 0})
         label = well_label(*position)
