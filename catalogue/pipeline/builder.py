@@ -23,7 +23,7 @@ from catalogue.pipeline.executors import Executor, LazyExecutor
 from catalogue.pipeline.output import OutputError, SiteWriter, journal_path
 from catalogue.pipeline.plan import Step, StepsFailed, plan, run_steps
 from catalogue.pipeline.state import STATE_FILE, BuildState, StepRecord, load_state
-from catalogue.pipeline.workers import MIN_FORKED, run_all
+from catalogue.pipeline.workers import goes_to_cluster, run_all
 from catalogue.readers.defaults import left_out_summary
 from catalogue.readers.tree import load
 from catalogue.render import TEMPLATES, make_environment, templates_digest
@@ -162,7 +162,7 @@ def _execute(
         results = {}
     outcomes = run_all(rest, staging, jobs, group_of, done=progress.tick, executor=executor)
     progress.close()
-    if executor is not None and executor.distributed and len(rest) >= MIN_FORKED:
+    if goes_to_cluster(executor, len(rest)):
         echo(f"build: {len(rest)} {label.removesuffix('s')} steps ran on {executor.name}")
     for outcome in outcomes:
         if outcome.fatal is not None:

@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol, TypeGuard
 
 from catalogue.pipeline.executors import Executor
 from catalogue.pipeline.output import OutputError, SiteWriter
@@ -162,6 +162,12 @@ def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
+def goes_to_cluster(executor: Executor | None, steps: int) -> TypeGuard[Executor]:
+    """Whether ``run_all`` ships this many steps to ``executor``'s cluster: a distributed
+    one, and enough steps to be worth sending the build's context."""
+    return executor is not None and executor.distributed and steps >= MIN_FORKED
+
+
 def run_all(
     steps: Sequence[Step],
     writer: SiteWriter,
@@ -176,7 +182,7 @@ def run_all(
     docstring), unless they are too few to be worth shipping the build's context.
     """
     tick = done or (lambda: None)
-    if executor is not None and executor.distributed and len(steps) >= MIN_FORKED:
+    if goes_to_cluster(executor, len(steps)):
         return run_on_cluster(steps, writer, executor, batches(steps, group_of), tick)
     if jobs < 2 or len(steps) < MIN_FORKED or not can_fork():
         outcomes = []
