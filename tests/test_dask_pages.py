@@ -7,11 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import logging
-import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,11 +19,10 @@ from click.testing import CliRunner
 from catalogue.cli import main
 from catalogue.pipeline import workers
 from catalogue.pipeline.builder import BuildOptions, run_build
-from catalogue.render import TEMPLATES
 
+from .build_failures import broken_study_template, kill_worker_rendering, synthetic_tree
 from .conftest import build_site, tree_digest
 
-SYNTH = Path(__file__).resolve().parent.parent / "scripts" / "synth.py"
 TODAY = dt.date(2026, 12, 1)
 WORKERS = "catalogue.pipeline.workers"
 
@@ -49,14 +44,7 @@ def cluster() -> Iterator[distributed.LocalCluster]:
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """24 synthetic studies with file tables (streaming steps) and descriptions."""
-    out = tmp_path_factory.mktemp("synth") / "content"
-    subprocess.run(
-        [sys.executable, str(SYNTH), "--studies", "24", "--files-per-study", "30", "--out", out],
-        check=True,
-        capture_output=True,
-    )
-    return out
+    return synthetic_tree(tmp_path_factory)
 
 
 def _spec(cluster: distributed.LocalCluster) -> str:
@@ -123,12 +111,7 @@ def test_failing_page_steps_on_dask_are_all_reported(
     out = tmp_path / "build"
     build_site(synthetic, out, today=TODAY, jobs=1)
     before = tree_digest(out)
-    templates = tmp_path / "templates"
-    shutil.copytree(TEMPLATES, templates)
-    page = templates / "study.html"
-    page.write_text(
-        page.read_text().replace("{% block main %}", "{% block main %}{{ no_such_value }}", 1)
-    )
+    templates = broken_study_template(tmp_path)
     _no_local_forks(monkeypatch)
     messages: list[str] = []
     options = BuildOptions(
@@ -187,16 +170,7 @@ def test_a_lost_worker_stops_the_build_cleanly(
     out = tmp_path / "build"
     build_site(synthetic, out, today=TODAY, jobs=1)
     before = tree_digest(out)
-    victim = sorted(p.name for p in (out / "studies").iterdir())[5]
-    parent = os.getpid()
-    real = pages._render
-
-    def killed(ctx, template, rel, **values):  # type: ignore[no-untyped-def]
-        if victim in rel and os.getpid() != parent:
-            os.kill(os.getpid(), signal.SIGKILL)
-        return real(ctx, template, rel, **values)
-
-    monkeypatch.setattr(pages, "_render", killed)
+    real = kill_worker_rendering(monkeypatch, out)
     messages: list[str] = []
     options = BuildOptions(
         content=synthetic, out=out, today=TODAY, jobs=2, executor=_spec(cluster), clean=True

@@ -4,7 +4,6 @@ and a worker or a build that dies never leaves a broken site or a stray process.
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -18,22 +17,15 @@ from catalogue.pipeline import workers
 from catalogue.pipeline.builder import BuildOptions, run_build
 from catalogue.render import TEMPLATES
 
+from .build_failures import broken_study_template, kill_worker_rendering, synthetic_tree
 from .conftest import build_site, tree_digest
 
-SYNTH = Path(__file__).resolve().parent.parent / "scripts" / "synth.py"
 TODAY_ARG = "2026-12-01"
 
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """24 synthetic studies (descriptions, authors, file tables): ~170 steps."""
-    out = tmp_path_factory.mktemp("synth") / "content"
-    subprocess.run(
-        [sys.executable, str(SYNTH), "--studies", "24", "--files-per-study", "30", "--out", out],
-        check=True,
-        capture_output=True,
-    )
-    return out
+    return synthetic_tree(tmp_path_factory)
 
 
 def _spy_forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -85,12 +77,7 @@ def test_failing_steps_in_workers_are_all_reported(
     out = tmp_path / "build"
     build_site(synthetic, out, today=today, jobs=2)
     before = tree_digest(out)
-    templates = tmp_path / "templates"
-    shutil.copytree(TEMPLATES, templates)
-    page = templates / "study.html"
-    page.write_text(
-        page.read_text().replace("{% block main %}", "{% block main %}{{ no_such_value }}", 1)
-    )
+    templates = broken_study_template(tmp_path)
     started = _spy_forks(monkeypatch)
     messages: list[str] = []
     options = BuildOptions(content=synthetic, out=out, today=today, templates=templates, jobs=2)
@@ -118,16 +105,7 @@ def test_a_worker_that_dies_stops_the_build_cleanly(
     out = tmp_path / "build"
     build_site(synthetic, out, today=today, jobs=2)
     before = tree_digest(out)
-    victim = sorted(p.name for p in (out / "studies").iterdir())[5]
-    parent = os.getpid()
-    real = pages._render
-
-    def killed(ctx, template, rel, **values):  # type: ignore[no-untyped-def]
-        if victim in rel and os.getpid() != parent:
-            os.kill(os.getpid(), signal.SIGKILL)
-        return real(ctx, template, rel, **values)
-
-    monkeypatch.setattr(pages, "_render", killed)
+    real = kill_worker_rendering(monkeypatch, out)
     messages: list[str] = []
     options = BuildOptions(
         content=synthetic, out=out, today=today, jobs=2, templates=_touched(tmp_path)
