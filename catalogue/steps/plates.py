@@ -80,7 +80,11 @@ class PlateCollector:
         self.attributes = attributes
         self.plates: dict[str, dict[str, Any]] = {}
 
-    def add(self, plate: str, well: str, values: list[str], thumb: str | None) -> None:
+    def add(
+        self, plate: str, well: str, values: list[str], thumb: str | None, count: int = 1
+    ) -> None:
+        """A row of the manifest, or ``count`` rows of one well whose first row has
+        ``values`` (the file table adds a block of rows a well at a time)."""
         position = parse_well(well)
         if not plate.strip() or position is None:
             return
@@ -91,9 +95,32 @@ class PlateCollector:
             entry = p["wells"][label] = {"w": well, "v": values, "n": 0}
             p["rows"] = max(p["rows"], position[0] + 1)
             p["cols"] = max(p["cols"], position[1] + 1)
-        entry["n"] += 1
+        entry["n"] += count
         if thumb and "t" not in entry:
             entry["t"] = thumb
+
+    def add_block(
+        self, plate: Any, well: Any, values: list[Any], thumbs: list[tuple[int, str]]
+    ) -> None:
+        """``add`` of every row of pyarrow string arrays, one call a distinct (plate, well)
+        in the order of their first rows (the order ``add`` row by row creates the wells
+        in); ``thumbs``: (row, thumbnail) of the rows that have one, in row order."""
+        import numpy as np
+        import pyarrow.compute as pc
+
+        if not len(plate):
+            return
+        codes = pc.dictionary_encode(pc.binary_join_element_wise(plate, well, "\t"))
+        indices = codes.indices.to_numpy(zero_copy_only=False)
+        first = np.unique(indices, return_index=True)[1]
+        counts = np.bincount(indices).tolist()
+        rows = first.tolist()
+        plates, wells = plate.take(first).to_pylist(), well.take(first).to_pylist()
+        kept = [v.take(first).to_pylist() for v in values]
+        for k in range(len(rows)):
+            self.add(plates[k], wells[k], [v[k] for v in kept], None, counts[k])
+        for row, thumb in thumbs:
+            self.add(plate[row].as_py(), well[row].as_py(), [], thumb, 0)
 
     def outputs(self, shards: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The index and the shard documents (every shard, empty ones too)."""
