@@ -262,7 +262,7 @@ def test_the_files_table_is_joined_from_parts_and_an_edit_encodes_one(tmp_path: 
             templates_digest=templates_digest(),
         )
         read: list[str] = []
-        real = bulk.file_rows
+        real = bulk.file_tables
 
         def spy(ctx, entry, *args):  # type: ignore[no-untyped-def]
             read.append(entry.study.accession)
@@ -272,12 +272,12 @@ def test_the_files_table_is_joined_from_parts_and_an_edit_encodes_one(tmp_path: 
             (site / rel).parent.mkdir(parents=True, exist_ok=True)
             return (site / rel).open("wb")
 
-        bulk.file_rows = spy  # type: ignore[assignment]
+        bulk.file_tables = spy  # type: ignore[assignment]
         try:
             (step,) = [s for s in bulk.bulk_steps(ctx, content, previous) if s.id == "bulk:files"]
             result = step.make(opener)
         finally:
-            bulk.file_rows = real  # type: ignore[assignment]
+            bulk.file_tables = real  # type: ignore[assignment]
         return result.info["parts"], read
 
     first = tmp_path / "first"

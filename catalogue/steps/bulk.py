@@ -25,12 +25,10 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import quote
 
-from catalogue.formats import file_format
 from catalogue.model import StudyEntry
 from catalogue.pipeline.plan import Step, StepResult, digest_of
-from catalogue.readers.manifest import iter_cells
+from catalogue.readers.manifest import formats_of, iter_tables, strip_column, urls_of
 from catalogue.spreadsheet import safe_cell
 from catalogue.steps import parquet_join
 from catalogue.steps.context import RenderContext
@@ -205,18 +203,25 @@ def _studies(rows: list[dict[str, Any]], with_csv: bool) -> StepResult:
     return StepResult(files=files)
 
 
-def file_rows(
+def file_tables(
     ctx: RenderContext, entry: StudyEntry, content: Path, attributes: list[str]
-) -> Iterator[list[Any]]:
-    """Rows of the files table for one study, streamed from its manifests."""
+) -> Iterator[Any]:
+    """The files table's rows of one study, streamed from its manifests as pyarrow tables
+    of the table's schema (at most ROW_GROUP rows each), made a column at a time: the
+    1.3-million-file study's rows are never Python objects."""
+    pa = _pyarrow()
+    import pyarrow.compute as pc
+
     acc = entry.study.accession
     prefix = ctx.data_file_url(acc, "")
+    schema = files_schema(attributes)
+    null = pa.scalar(None, pa.string())
     for ds in entry.study.datasets:
         summary = entry.manifests.get(ds.id)
         if summary is None or ds.files is None:
             continue
         positions: tuple[int, int, int | None, list[int | None]] | None = None
-        for head, cells in iter_cells(content / entry.folder / ds.files):
+        for head, table in iter_tables(content / entry.folder / ds.files, ROW_GROUP):
             if positions is None:
                 index = {name: i for i, name in enumerate(head)}
                 by_column: dict[str, int] = {}
@@ -229,19 +234,37 @@ def file_rows(
                     [by_column.get(a.casefold()) for a in attributes],
                 )
             pi, si, hi, ai = positions
+            n = table.num_rows
+            cells = [c.combine_chunks() for c in table.columns]
             path = cells[pi]
-            raw = cells[si].strip()
-            sha = cells[hi].strip() if hi is not None else ""
-            yield [
-                acc,
-                ds.id,
+            raw = strip_column(cells[si])
+            digits = pc.match_substring_regex(raw, r"^[0-9]+$")
+            size = pc.cast(pc.if_else(digits, raw, null), pa.int64())
+            odd = pc.and_(pc.invert(digits), pc.not_equal(raw, ""))
+            if pc.any(odd).as_py():  # other digits that str.isdigit() takes ("١٢")
+                others = [int(v) if v.isdigit() else None for v in raw.filter(odd).to_pylist()]
+                size = pc.replace_with_mask(size, odd, pa.array(others, pa.int64()))
+            if hi is None:
+                sha = pa.nulls(n, pa.string())
+            else:
+                sha = strip_column(cells[hi])
+                sha = pc.if_else(pc.equal(sha, ""), null, sha)
+            columns = [
+                pa.array([acc] * n, pa.string()),
+                pa.array([ds.id] * n, pa.string()),
                 path,
-                int(raw) if raw.isdigit() else None,
-                sha or None,
-                file_format(path),
-                prefix + quote(path, safe="/"),
-                *((cells[i] if i is not None and cells[i] != "" else None) for i in ai),
+                size,
+                sha,
+                formats_of(path),
+                urls_of(prefix, path),
+                *(
+                    pa.nulls(n, pa.string())
+                    if i is None
+                    else pc.if_else(pc.equal(cells[i], ""), null, cells[i])
+                    for i in ai
+                ),
             ]
+            yield pa.Table.from_arrays(columns, schema=schema)
 
 
 class _TableWriter:
@@ -260,7 +283,8 @@ class _TableWriter:
         self.schema = files_schema(attributes)
         self.names = self.schema.names
         self.writer = pq.ParquetWriter(fh, self.schema, compression="zstd")
-        self.columns: list[list[Any]] = [[] for _ in self.names]
+        self.pending: list[Any] = []  # tables of fewer than ROW_GROUP rows in all
+        self.held = 0
         self.csv_fh = csv_fh
         self.csv_text: io.StringIO | None = None
         if csv_fh is not None:
@@ -270,31 +294,37 @@ class _TableWriter:
                 self._csv.writerow(self.names)
         self.rows = 0
 
-    def add(self, row: list[Any]) -> None:
-        for column, value in zip(self.columns, row, strict=True):
-            column.append(value)
+    def add(self, table: Any) -> None:
         if self.csv_text is not None:
-            self._csv.writerow([_csv_cell(v) for v in row])
-        self.rows += 1
-        if len(self.columns[0]) >= ROW_GROUP:
-            self.flush()
+            values = [column.to_pylist() for column in table.columns]
+            for row in zip(*values, strict=True):
+                self._csv.writerow([_csv_cell(v) for v in row])
+        self.rows += table.num_rows
+        self.pending.append(table)
+        self.held += table.num_rows
+        while self.held >= ROW_GROUP:
+            joined = self.pa.concat_tables(self.pending)
+            self._write(joined.slice(0, ROW_GROUP))
+            rest = joined.slice(ROW_GROUP)
+            self.pending, self.held = [rest], rest.num_rows
 
-    def flush(self) -> None:
-        if self.columns[0]:
-            arrays = [
-                self.pa.array(values, type=field.type)
-                for values, field in zip(self.columns, self.schema, strict=True)
-            ]
-            self.writer.write_table(self.pa.Table.from_arrays(arrays, schema=self.schema))
-            for column in self.columns:
-                column.clear()
+    def _write(self, table: Any) -> None:
+        # one contiguous array a column, as a row group built from lists had: the same
+        # pages, so the same bytes
+        self.writer.write_table(table.combine_chunks())
+        self._flush_csv()
+
+    def _flush_csv(self) -> None:
         if self.csv_text is not None and self.csv_fh is not None:
             self.csv_fh.write(self.csv_text.getvalue().encode("utf-8"))
             self.csv_text.seek(0)
             self.csv_text.truncate()
 
     def close(self) -> None:
-        self.flush()
+        if self.held:
+            self._write(self.pa.concat_tables(self.pending))
+        self._flush_csv()
+        self.pending, self.held = [], 0
         self.writer.close()
 
 
@@ -313,8 +343,8 @@ def _write_files(
         try:
             writer = _TableWriter(fh, attributes, csv_fh)
             for entry in entries:
-                for row in file_rows(ctx, entry, content, attributes):
-                    writer.add(row)
+                for table in file_tables(ctx, entry, content, attributes):
+                    writer.add(table)
             writer.close()
         finally:
             if csv_fh is not None:
@@ -323,7 +353,7 @@ def _write_files(
 
 
 def _rows_input(entry: StudyEntry) -> list[object]:
-    """What a study's rows of the files table are made of (``file_rows``): its datasets'
+    """What a study's rows of the files table are made of (``file_tables``): its datasets'
     manifests, not its text, so a description edit re-encodes no part."""
     return [
         entry.study.accession,
@@ -397,8 +427,8 @@ def _write_joined(
         csv_fh = _spool() if csv_path else None
         writer = _TableWriter(fh, attributes, csv_fh, csv_header=False)
         for entry in entries:
-            for row in file_rows(ctx, entry, content, attributes):
-                writer.add(row)
+            for table in file_tables(ctx, entry, content, attributes):
+                writer.add(table)
         writer.close()
         if csv_fh is not None:
             fresh[digest] = csv_fh

@@ -38,6 +38,7 @@ from catalogue.model import Dataset, ManifestSummary, StudyEntry
 from catalogue.pipeline.output import dumps_json
 from catalogue.pipeline.plan import Step, StepResult, digest_of
 from catalogue.readers.manifest import (
+    by_python,
     formats_of,
     iter_cells,
     iter_tables,
@@ -693,7 +694,7 @@ def _plain_rows(
             '</a></td><td class="num" data-v="',
             pc.fill_null(pc.cast(size, pa.string()), ""),
             '">',
-            pa.array([filesize(s) for s in size.to_pylist()], pa.string()),
+            filesizes(size),
             "</td><td>",
             escape_column(fmt),
             "</td>",
@@ -933,6 +934,38 @@ def safe_column(values: Any) -> Any:
     if not pc.any(formula).as_py():
         return values
     return pc.if_else(formula, _cat("'", values), values)
+
+
+_UNITS = ("B", "KB", "MB", "GB", "TB", "PB")
+
+
+def filesizes(sizes: Any) -> Any:
+    """``render.filesize`` of every size of a pyarrow int64 array: the same divisions by
+    1000 in floating point, the tenth rounded as Python's ``.1f`` does; a value within a
+    millionth of a tie (``2.45`` kB, whose binary value decides) is formatted by it."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    known = sizes.fill_null(0).to_numpy(zero_copy_only=False)
+    value = known.astype(np.float64)
+    unit = np.zeros(len(known), dtype=np.int64)
+    for _ in _UNITS[1:]:
+        up = (value >= 1000) & (unit < len(_UNITS) - 1)
+        value = np.where(up, value / 1000, value)
+        unit += up
+    tenths = value * 10
+    rounded = np.floor(tenths + 0.5).astype(np.int64)
+    text = pc.binary_join_element_wise(
+        pa.array(rounded // 10).cast(pa.string()),
+        pa.array(rounded % 10).cast(pa.string()),
+        ".",
+    )
+    text = _cat(text, " ", pa.array(_UNITS).take(pa.array(unit)))
+    text = pc.if_else(pa.array(unit == 0), _cat(pa.array(known).cast(pa.string()), " B"), text)
+    text = pc.if_else(sizes.is_null(), "unknown", text)
+    tie = pa.array((np.abs(tenths - np.floor(tenths) - 0.5) < 1e-6) & (unit > 0))
+    return by_python(text, sizes, tie, filesize)
 
 
 def _encode_arrays(arrays: list[Any], numeric: bool) -> dict[str, list[Any]]:
