@@ -25,6 +25,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -410,7 +411,12 @@ def _write_dataset(
     summary: ManifestSummary,
     manifest: Path,
     open_output: Opener,
+    study_lists: bool = False,
 ) -> StepResult:
+    """``study_lists``: the dataset is the study's only one, whose lists are then the
+    study's too (the same bytes, written here rather than by a second pass)."""
+    import pyarrow as pa
+
     acc = entry.study.accession
     base = dataset_dir(acc, ds.id)
     previews = previews_of(ctx, acc)
@@ -445,16 +451,15 @@ def _write_dataset(
     def flush_chunk() -> None:
         nonlocal chunk_no, held
         for c, values in enumerate(buffers):
-            doc = (
-                _encode_chunk(values, numeric[c])
-                if with_images
-                else _encode_arrays(values, numeric[c])
-            )
-            if inline:
-                inlined.append(doc)
+            if inline:  # Python values, into meta.json
+                listed = values if with_images else pa.concat_arrays(values).to_pylist()
+                inlined.append(_encode_chunk(listed, numeric[c]))
             else:
                 with open_output(f"{base}/data/c{c}-{chunk_no}.json") as fh:
-                    fh.write(dumps_json(doc))
+                    if with_images:
+                        fh.write(dumps_json(_encode_chunk(values, numeric[c])))
+                    else:
+                        fh.write(_encode_arrays(values, numeric[c], unique=c == 0))
             values.clear()
         chunk_no += 1
         held = 0
@@ -489,15 +494,14 @@ def _write_dataset(
             del page_rows[:PAGE_ROWS]
 
     header = "\t".join(["path", "size", "sha256", *summary.columns, "url"]) + "\n"
-    with (
-        open_output(f"{base}/files.tsv") as tsv,
-        open_output(f"{base}/urls.txt") as urls,
-        open_output(f"{base}/sha256sums.txt") as sums,
-        open_output(f"{base}/aria2.txt") as aria2,
-        open_output(f"{base}/curl.txt") as curl,
-    ):
+    with ExitStack() as stack:
+        tsv = stack.enter_context(open_output(f"{base}/files.tsv"))
         tsv.write(header.encode())
-        lists = (urls, sums, aria2, curl)
+        folders = [base, f"studies/{acc}/files"] if study_lists else [base]
+        lists = [
+            [stack.enter_context(open_output(f"{folder}/{name}")) for folder in folders]
+            for name in LISTS
+        ]
         rows = (
             _zarr_rows(ctx, acc, summary, manifest, previews, plates, plate_well)
             if with_images
@@ -506,8 +510,9 @@ def _write_dataset(
         image_bytes = other_bytes = 0
         for block in rows:
             tsv.write(block.tsv)
-            for fh, data in zip(lists, block.lists, strict=True):
-                fh.write(data)
+            for copies, data in zip(lists, block.lists, strict=True):
+                for fh in copies:
+                    fh.write(data)
             for c, st in stats.items():
                 if with_images:
                     for value in block.filtered[c - 3]:
@@ -656,9 +661,16 @@ def _plain_rows(
         is_image = pc.is_in(fmt, value_set=image_formats)
         image_bytes = pc.sum(pc.if_else(is_image, size, 0)).as_py() or 0
         other_bytes = pc.sum(pc.if_else(is_image, 0, size)).as_py() or 0
-        tsv = _join(
-            path, listed_size, sha, *(safe_column(a) for a in attributes), url, separator="\t"
-        )
+        line = pc.binary_join_element_wise(path, listed_size, sha, *attributes, url, "\t")
+        # one look at the whole line says whether any cell needs a look of its own: none
+        # starts like a formula (size, hash and URL never do), none has markup to escape
+        if attributes and pc.any(pc.match_substring_regex(line, "\t[-=+@]")).as_py():
+            safe = (safe_column(a) for a in attributes)
+            line = pc.binary_join_element_wise(path, listed_size, sha, *safe, url, "\t")
+        tsv = _bytes(_cat(line, "\n"))
+        # (the format comes from the path's own characters)
+        markup = pc.any(pc.match_substring_regex(line, "[&<>'\"]")).as_py()
+        escaped = escape_column if markup else _same
         lists = _list_lines(acc, path, sha, url)
         # the previews of the rows that have one (a study's local images: a few)
         preview_html = preview_json = None
@@ -688,19 +700,19 @@ def _plain_rows(
             plates.add_block(attributes[p_at], attributes[w_at], kept, thumbs)
         cells: list[Any] = [
             '<tr><td class="path"><a href="',
-            escape_column(url),
+            escaped(url),
             '" download>',
-            escape_column(path),
+            escaped(path),
             '</a></td><td class="num" data-v="',
             pc.fill_null(pc.cast(size, pa.string()), ""),
             '">',
             filesizes(size),
             "</td><td>",
-            escape_column(fmt),
+            escaped(fmt),
             "</td>",
         ]
         for a in attributes:
-            cells += ["<td>", escape_column(a), "</td>"]
+            cells += ["<td>", escaped(a), "</td>"]
         if preview_html is not None:
             cells += ['<td class="preview">', preview_html, "</td>"]
         cells.append("</tr>\n")
@@ -888,11 +900,8 @@ def _bytes(values: Any) -> bytes:
     return bytes(memoryview(data)[int(offsets[0]) : int(offsets[-1])]) if data else b""
 
 
-def _join(*columns: Any, separator: str) -> bytes:
-    """Lines of the columns' values with ``separator`` between them, as bytes."""
-    import pyarrow.compute as pc
-
-    return _bytes(_cat(pc.binary_join_element_wise(*columns, separator), "\n"))
+def _same(values: Any) -> Any:
+    return values
 
 
 def _list_lines(acc: str, path: Any, sha: Any, url: Any) -> tuple[bytes, bytes, bytes, bytes]:
@@ -968,19 +977,39 @@ def filesizes(sizes: Any) -> Any:
     return by_python(text, sizes, tie, filesize)
 
 
-def _encode_arrays(arrays: list[Any], numeric: bool) -> dict[str, list[Any]]:
-    """``_encode_chunk`` of a column chunk held as pyarrow arrays: Arrow's dictionary
-    encoding numbers the distinct values in the order they first come, as it does."""
+def _encode_arrays(arrays: list[Any], numeric: bool, unique: bool = False) -> bytes:
+    """``dumps_json(_encode_chunk(...))`` of a column chunk held as pyarrow arrays, written
+    by Arrow: its dictionary encoding numbers the distinct values in the order they first
+    come, as ``_encode_chunk`` does, and a string needs no JSON escape but for a quote or
+    a backslash unless it holds a control character (json then writes the chunk).
+    ``unique``: the values are known to differ (paths), so no dictionary is tried."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     values = arrays[0] if len(arrays) == 1 else pa.concat_arrays(arrays)
     if numeric:
-        return {"n": values.to_pylist()}
-    codes = pc.dictionary_encode(values)
-    if len(codes.dictionary) * 4 <= len(values):
-        return {"d": codes.dictionary.to_pylist(), "i": codes.indices.to_pylist()}
-    return {"v": values.to_pylist()}
+        return b'{"n":[' + _listed(pc.fill_null(pc.cast(values, pa.string()), "null")) + b"]}\n"
+    codes = None if unique else pc.dictionary_encode(values)
+    if codes is not None and len(codes.dictionary) * 4 > len(values):
+        codes = None
+    strings = values if codes is None else codes.dictionary
+    if pc.any(pc.match_substring_regex(strings, "[\\x00-\\x1f]")).as_py():
+        return dumps_json(_encode_chunk(values.to_pylist(), numeric))
+    if pc.any(pc.match_substring_regex(strings, '["\\\\]')).as_py():
+        strings = pc.replace_substring(pc.replace_substring(strings, "\\", "\\\\"), '"', '\\"')
+    text = b'["' + _listed(strings, '","') + b'"]'
+    if codes is None:
+        return b'{"v":' + text + b"}\n"
+    return b'{"d":' + text + b',"i":[' + _listed(pc.cast(codes.indices, pa.string())) + b"]}\n"
+
+
+def _listed(values: Any, separator: str = ",") -> bytes:
+    """The strings of a pyarrow string array joined by ``separator``, as bytes."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    whole = pa.ListArray.from_arrays(pa.array([0, len(values)], pa.int32()), values)
+    return _bytes(pc.binary_join(whole, separator))
 
 
 def _write_study_lists(
@@ -1008,7 +1037,9 @@ def _write_study_lists(
 
 
 def file_steps(ctx: RenderContext, content: Path) -> list[Step]:
-    """One streaming step per dataset with a manifest, and one per study for its lists."""
+    """One streaming step per dataset with a manifest, and one per study of several
+    datasets for its lists (those of a study of one dataset are that dataset's lists,
+    written by its step: the 1.3-million-file study's rows are read once, not twice)."""
     steps: list[Step] = []
     base_digest = digest_of(
         FILES_VERSION,
@@ -1019,17 +1050,20 @@ def file_steps(ctx: RenderContext, content: Path) -> list[Step]:
     )
     for entry in ctx.catalogue.public():
         acc = entry.study.accession
-        manifests: list[Path] = []
-        for ds in entry.study.datasets:
-            summary = entry.manifests.get(ds.id)
-            if summary is None or ds.files is None:
-                continue
-            manifest = content / entry.folder / ds.files
-            manifests.append(manifest)
+        datasets = [
+            (ds, summary, content / entry.folder / ds.files)
+            for ds in entry.study.datasets
+            if (summary := entry.manifests.get(ds.id)) is not None and ds.files is not None
+        ]
+        # a study of one dataset has the lists of that dataset: one step writes both
+        single = len(datasets) == 1
+        study_lists = [f"studies/{acc}/files/{n}" for n in LISTS]
+        for ds, summary, manifest in datasets:
+            outputs = dataset_outputs(acc, ds, summary, bool(previews_of(ctx, acc)))
             steps.append(
                 Step(
                     id=f"files:{acc}:{ds.id}",
-                    outputs=tuple(dataset_outputs(acc, ds, summary, bool(previews_of(ctx, acc)))),
+                    outputs=tuple(outputs + (study_lists if single else [])),
                     digest=digest_of(
                         base_digest,
                         summary.digest,
@@ -1037,15 +1071,18 @@ def file_steps(ctx: RenderContext, content: Path) -> list[Step]:
                         entry.study.title,
                         ctx.local_extras(acc),
                     ),
-                    make=partial(_write_dataset, ctx, entry, ds, summary, manifest),
+                    make=partial(
+                        _write_dataset, ctx, entry, ds, summary, manifest, study_lists=single
+                    ),
                     streams=True,
                 )
             )
-        if manifests:
+        if len(datasets) > 1:
+            manifests = [manifest for _, _, manifest in datasets]
             steps.append(
                 Step(
                     id=f"files:{acc}",
-                    outputs=tuple(f"studies/{acc}/files/{n}" for n in LISTS),
+                    outputs=tuple(study_lists),
                     digest=digest_of(base_digest, [m.digest for m in entry.manifests.values()]),
                     make=lambda open_output, entry=entry, manifests=manifests: _write_study_lists(
                         ctx, entry, manifests, open_output
