@@ -55,7 +55,7 @@ from catalogue.steps.plates import PlateCollector, plate_columns, shard_count, u
 FILES_VERSION = "3"
 PAGE_ROWS = 500
 CHUNK_ROWS = 65_536
-BLOCK_ROWS = CHUNK_ROWS // 4  # rows made at once: a chunk is whole blocks
+BLOCK_ROWS = CHUNK_ROWS // 16  # rows made at once: a chunk is whole blocks
 # the download lists written per dataset and per study (see download_commands)
 LISTS = ("urls.txt", "sha256sums.txt", "aria2.txt", "curl.txt")
 CATEGORY_LIMIT = 200  # a column with at most this many distinct values gets a value list
@@ -438,7 +438,8 @@ def _write_dataset(
     chunk_no = 0
     inline = inline_columns(summary.items)
     inlined: list[dict[str, list[Any]]] = []  # with ``inline``: the one chunk, per column
-    page_rows: list[str] = []
+    page_rows: list[bytes] = []  # the HTML of the rows of the page being filled
+    page_held = 0  # rows in page_rows
     page_no = 0
     pages = page_count(summary.items)
     template = ctx.env.get_template("files.html")
@@ -464,7 +465,7 @@ def _write_dataset(
         chunk_no += 1
         held = 0
 
-    def render(number: int, interactive: bool, rows: list[str]) -> bytes:
+    def render(number: int, interactive: bool, rows: list[bytes]) -> bytes:
         return template.render(
             **ctx.page_globals(),
             entry=entry,
@@ -474,7 +475,7 @@ def _write_dataset(
             columns=summary.columns,
             with_preview=with_preview,
             with_images=with_images,
-            rows=Markup("".join(rows)),
+            rows=Markup(b"".join(rows).decode("utf-8")),
             page=number,
             pages=pages,
             first_row=(number - 1) * PAGE_ROWS + 1,
@@ -485,13 +486,26 @@ def _write_dataset(
             ctx_commands=lambda lists: download_commands(ctx, acc, lists, summary.checksums),
         ).encode("utf-8")
 
-    def flush_pages(last: bool = False) -> None:
-        nonlocal page_no
-        while len(page_rows) >= PAGE_ROWS or (last and (page_rows or page_no == 0)):
-            page_no += 1
-            with open_output(page_path(acc, ds.id, page_no)) as fh:
-                fh.write(render(page_no, False, page_rows[:PAGE_ROWS]))
-            del page_rows[:PAGE_ROWS]
+    def flush_page() -> None:
+        nonlocal page_no, page_held
+        page_no += 1
+        with open_output(page_path(acc, ds.id, page_no)) as fh:
+            fh.write(render(page_no, False, page_rows))
+        page_rows.clear()
+        page_held = 0
+
+    def add_rows(html: Any) -> None:
+        """Rows of the plain table (a pyarrow string array) onto the pages, PAGE_ROWS a
+        page: each page's share of the array is one slice of its bytes."""
+        nonlocal page_held
+        start = 0
+        while start < len(html):
+            take = min(PAGE_ROWS - page_held, len(html) - start)
+            page_rows.append(_bytes(html.slice(start, take)))
+            page_held += take
+            start += take
+            if page_held == PAGE_ROWS:
+                flush_page()
 
     header = "\t".join(["path", "size", "sha256", *summary.columns, "url"]) + "\n"
     with ExitStack() as stack:
@@ -526,8 +540,7 @@ def _write_dataset(
                 size_stats.add_sizes(block.sizes)
             image_bytes += block.image_bytes
             other_bytes += block.other_bytes
-            page_rows.extend(block.html)
-            flush_pages()
+            add_rows(pa.array(block.html, pa.string()) if with_images else block.html)
             for c, values in enumerate(block.values):
                 if with_images:
                     buffers[c].extend(values)
@@ -538,7 +551,8 @@ def _write_dataset(
                 flush_chunk()
     if held:
         flush_chunk()
-    flush_pages(last=True)
+    if page_held or page_no == 0:
+        flush_page()
     with open_output(f"{base}/index.html") as fh:
         fh.write(render(1, True, []))
     described = [
@@ -577,19 +591,20 @@ def _write_dataset(
     with open_output(f"{base}/data/meta.json") as fh:
         fh.write(dumps_json(meta))
     if plates is not None and plate_well is not None:
-        index, shards = plates.outputs(shard_count(summary.count))
+        shards = shard_count(summary.count)
+        index = plates.index(shards)
         plate_index = {"plate_column": plate_well[0], "well_column": plate_well[1], **index}
         if inline_plates(summary.count):
-            plate_index["data"], shards = shards[0], []  # what plates-0.json would hold
+            plate_index["data"] = plates.shard(0, 1)  # what plates-0.json would hold
         with open_output(f"{base}/data/plates.json") as fh:
             fh.write(dumps_json(plate_index))
-        written = plate_shards(summary)
-        for k, doc in enumerate(shards):
-            if k in written:
-                with open_output(f"{base}/data/plates-{k}.json") as fh:
-                    fh.write(dumps_json(doc))
-            elif doc["plates"]:  # the summary's plate names and the rows disagree
-                raise ValueError(f"plate shard {k} of {base} holds plates the summary lacks")
+        written = set(plate_shards(summary))
+        if {p["shard"] for p in index["plates"]} - written and not inline_plates(summary.count):
+            # the summary's plate names and the rows disagree
+            raise ValueError(f"a plate shard of {base} holds plates the summary lacks")
+        for k in sorted(written):
+            with open_output(f"{base}/data/plates-{k}.json") as fh:
+                fh.write(dumps_json(plates.shard(k, shards)))
     return StepResult(files={}, info={"image_bytes": image_bytes, "other_bytes": other_bytes})
 
 
@@ -602,7 +617,7 @@ class _Block:
     count: int  # rows of the file table (a Zarr image is one)
     tsv: bytes
     lists: tuple[bytes, bytes, bytes, bytes]  # urls.txt, sha256sums.txt, aria2.txt, curl.txt
-    html: list[str]
+    html: Any  # the rows of the plain table: a pyarrow string array, or a list of str
     values: list[Any]  # per column of the column data
     filtered: list[Any]  # format and the attributes, for ColumnStats
     sizes: Any  # the known sizes, for the size column's range
@@ -726,7 +741,7 @@ def _plain_rows(
             count=n,
             tsv=tsv,
             lists=lists,
-            html=html.to_pylist(),
+            html=html,
             values=values,
             filtered=[fmt, *attributes],
             sizes=size,

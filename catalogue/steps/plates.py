@@ -74,11 +74,18 @@ def well_label(row: int, column: int) -> str:
 
 
 class PlateCollector:
-    """Wells per plate as rows stream by; memory grows with wells, not with files."""
+    """Wells per plate as rows stream by; memory grows with wells, not with files.
+
+    A well is kept as [raw well name, values, files, thumbnail or None] with each text
+    held once (a screen's 80,000 wells repeat a few hundred compounds and wells): the
+    1.3-million-file screen's wells took 55 MiB as dicts of their own strings. The JSON
+    documents are made a shard at a time (``shard``)."""
 
     def __init__(self, attributes: list[str]) -> None:
         self.attributes = attributes
-        self.plates: dict[str, dict[str, Any]] = {}
+        # plate -> [wells by label, rows, columns]
+        self.plates: dict[str, list[Any]] = {}
+        self._texts: dict[str, str] = {}
 
     def add(
         self, plate: str, well: str, values: list[str], thumb: str | None, count: int = 1
@@ -88,16 +95,24 @@ class PlateCollector:
         position = parse_well(well)
         if not plate.strip() or position is None:
             return
-        p = self.plates.setdefault(plate, {"wells": {}, "rows": 0, "cols": 0})
+        p = self.plates.get(plate)
+        if p is None:
+            p = self.plates[plate] = [{}, 0, 0]
         label = well_label(*position)
-        entry = p["wells"].get(label)
+        entry = p[0].get(label)
         if entry is None:
-            entry = p["wells"][label] = {"w": well, "v": values, "n": 0}
-            p["rows"] = max(p["rows"], position[0] + 1)
-            p["cols"] = max(p["cols"], position[1] + 1)
-        entry["n"] += count
-        if thumb and "t" not in entry:
-            entry["t"] = thumb
+            text = self._texts.setdefault
+            entry = p[0][text(label, label)] = [
+                text(well, well),
+                tuple(text(v, v) for v in values),
+                0,
+                None,
+            ]
+            p[1] = max(p[1], position[0] + 1)
+            p[2] = max(p[2], position[1] + 1)
+        entry[2] += count
+        if thumb and entry[3] is None:
+            entry[3] = thumb
 
     def add_block(
         self, plate: Any, well: Any, values: list[Any], thumbs: list[tuple[int, str]]
@@ -122,19 +137,36 @@ class PlateCollector:
         for row, thumb in thumbs:
             self.add(plate[row].as_py(), well[row].as_py(), [], thumb, 0)
 
+    def _format(self, name: str) -> tuple[int, int]:
+        _, used_rows, used_cols = self.plates[name]
+        return next(
+            ((r, c) for r, c in FORMATS if used_rows <= r and used_cols <= c),
+            (used_rows, used_cols),
+        )
+
+    def index(self, shards: int) -> dict[str, Any]:
+        """The plate index (plates.json without ``data``)."""
+        plates = []
+        for name in sorted(self.plates):
+            rows, cols = self._format(name)
+            wells = len(self.plates[name][0])
+            k = shard_of(name, shards)
+            plates.append({"name": name, "shard": k, "wells": wells, "rows": rows, "cols": cols})
+        return {"attributes": self.attributes, "plates": plates}
+
+    def shard(self, k: int, shards: int) -> dict[str, Any]:
+        """The document of shard ``k``: its plates and their wells."""
+        out: dict[str, Any] = {}
+        for name in sorted(n for n in self.plates if shard_of(n, shards) == k):
+            rows, cols = self._format(name)
+            wells = {}
+            for label, (well, values, files, thumb) in self.plates[name][0].items():
+                wells[label] = {"w": well, "v": list(values), "n": files}
+                if thumb is not None:
+                    wells[label]["t"] = thumb
+            out[name] = {"rows": rows, "cols": cols, "wells": wells}
+        return {"plates": out}
+
     def outputs(self, shards: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The index and the shard documents (every shard, empty ones too)."""
-        index = []
-        docs: list[dict[str, Any]] = [{"plates": {}} for _ in range(shards)]
-        for name in sorted(self.plates):
-            p = self.plates[name]
-            rows, cols = next(
-                ((r, c) for r, c in FORMATS if p["rows"] <= r and p["cols"] <= c),
-                (p["rows"], p["cols"]),
-            )
-            k = shard_of(name, shards)
-            docs[k]["plates"][name] = {"rows": rows, "cols": cols, "wells": p["wells"]}
-            index.append(
-                {"name": name, "shard": k, "wells": len(p["wells"]), "rows": rows, "cols": cols}
-            )
-        return {"attributes": self.attributes, "plates": index}, docs
+        return self.index(shards), [self.shard(k, shards) for k in range(shards)]
