@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import shutil
 import tempfile
 from pathlib import Path
 from urllib.parse import quote
@@ -23,6 +24,7 @@ from catalogue.readers import manifest
 from catalogue.render import filesize
 from catalogue.spreadsheet import safe_cell
 from catalogue.steps import files
+from tests.conftest import DEMO, build_site, tree_digest
 from tests.fuzzing import manifests as hostile_manifests
 
 NAMES = ["a b", "é", "漢字", "😀", "x&y", "q'q", 'd"q', "<t>", "p#1", "50%", "İ", "a+b", "~t"]
@@ -163,3 +165,87 @@ def test_columns_are_the_functions_of_each_cell():
     sizes = [None, 0, 1, 999, 1000, 1049, 1050, 2250, 2350, 2450, 999_949, 999_950, 10**15]
     sizes += [rng.randrange(10**16) for _ in range(2000)]
     assert files.filesizes(pa.array(sizes, pa.int64())).to_pylist() == [filesize(s) for s in sizes]
+
+
+def _hostile_demo(tmp_path: Path) -> Path:
+    """The demo content with odd but valid rows added: one screen with plates (wells
+    spelt several ways) and one study with local images (previews in the table)."""
+    content = tmp_path / "content"
+    shutil.copytree(DEMO, content)
+    rng = random.Random(5)
+
+    def rows(count: int, width: int, plates: bool) -> str:
+        out = []
+        for i in range(count):
+            name = "/".join(rng.choice(NAMES) + str(rng.randrange(9)) for _ in range(2))
+            cells = [f"{name}_{i}{rng.choice(EXTS)}", rng.choice(SIZES[:10])]
+            cells.append(rng.choice([sha(i), "", f" {sha(i)} "]))
+            for c in range(width):
+                if plates and c == 0:
+                    cells.append(rng.choice(["P1", " P1 ", "P2", "", f"P{rng.randrange(40)}"]))
+                elif plates and c == 1:
+                    cells.append(rng.choice(["C7", "c07", " C07 ", "AB12", "bad", "A1"]))
+                else:
+                    cells.append(rng.choice([*VALUES, str(rng.randrange(500)), f"id{i % 300}"]))
+            out.append("\t".join(cells) + rng.choice(["\n", "\n", "\r\n"]))
+            if i % 97 == 0:
+                out.append(rng.choice(["\n", "  \n", "\t" * (len(cells) - 1) + "\n"]))
+        return "".join(out)
+
+    for rel, plates in (
+        ("S-BIAD9001/screen-a.files.tsv", True),  # Plate, Well, … 9 attributes
+        ("S-BIAD9002/images.files.tsv", False),  # local images: a preview column
+    ):
+        path = content / "studies" / rel
+        text = path.read_text()
+        width = len(text.splitlines()[0].split("\t")) - 3
+        path.write_text(text + rows(3000, width, plates))
+    return content
+
+
+def test_a_dataset_made_a_column_at_a_time_is_the_one_made_row_by_row(tmp_path, monkeypatch):
+    """Pages, column chunks, filter facts, plate maps, lists and previews: every byte of
+    the site is the same whichever way the file tables were made (the row-by-row code
+    is the one that made them before, and still makes small and Zarr datasets)."""
+    content = _hostile_demo(tmp_path)
+    monkeypatch.setattr(files, "COLUMNS_FROM", 0)
+    monkeypatch.setattr(files, "CHUNK_ROWS", 2048)  # several column chunks
+    monkeypatch.setattr(files, "BLOCK_ROWS", 512)
+    build_site(content, tmp_path / "columns", jobs=1)
+    monkeypatch.setattr(files, "COLUMNS_FROM", 10**9)
+    build_site(content, tmp_path / "rows", jobs=1)
+    columns, rows = tree_digest(tmp_path / "columns"), tree_digest(tmp_path / "rows")
+    assert columns.keys() == rows.keys()
+    differ = [p for p in columns if columns[p] != rows[p] and p != ".catalogue-state.json"]
+    assert differ == []
+    previews = (tmp_path / "columns/studies/S-BIAD9002/files/images/data/meta.json").read_text()
+    assert '"preview"' in previews
+    shards = (tmp_path / "columns/studies/S-BIAD9001/files/screen-a/data").glob("plates-*")
+    assert any('"C07":{"n":' in shard.read_text() for shard in shards)
+
+
+def test_a_big_manifest_is_read_by_a_child_and_arrow_stays_out_of_the_build(tmp_path: Path):
+    """The build's own process (whose memory each worker starts with) summarises a big
+    manifest without loading Arrow: a forked child reads it and hands back the summary."""
+    import subprocess
+    import sys
+
+    lines = ["path\tsize\tsha256\tChannel"]
+    lines += [f"plate/{i}.tif\t{i}\t{sha(i)}\tGFP" for i in range(20_000)]
+    path = tmp_path / "big.files.tsv"
+    path.write_text("\n".join(lines) + "\n")
+    assert path.stat().st_size > manifest.CLEAN_FROM
+    code = (
+        "import sys, os\n"
+        "from pathlib import Path\n"
+        "os.environ['CATALOGUE_CACHE_DIR'] = ''\n"
+        "from catalogue.readers import manifest\n"
+        "summary, problems = manifest.summarize(Path(sys.argv[1]), 'big.files.tsv')\n"
+        "assert problems == [] and summary.count == 20000, (summary, problems)\n"
+        "assert summary == manifest._summarize(Path(sys.argv[1]), 'big.files.tsv')[0]\n"
+        "print('pyarrow.compute' in sys.modules)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
+    )
+    assert run.stdout.strip() == "False"

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
+import pickle
 import re
+import signal
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -131,11 +135,50 @@ def summarize(path: Path, rel: str) -> tuple[ManifestSummary | None, list[Proble
     cached = summary_cache.get(digest, rel)
     if cached is not None:
         return cached
-    clean = _summarize_clean(path, rel)
+    clean = _summarize_big(path, rel)
     summary, problems = (clean, []) if clean is not None else _summarize(path, rel)
     if summary is None or summary.digest == digest:  # not changed while we read it
         summary_cache.put(digest, rel, summary, problems)
     return summary, problems
+
+
+CLEAN_FROM = 1 << 20  # bytes of a manifest from which it is first read a column at a time
+
+
+def _summarize_big(path: Path, rel: str) -> ManifestSummary | None:
+    """``_summarize_clean`` of a manifest of CLEAN_FROM bytes or more (below, reading it
+    row by row is as fast as starting Arrow), in a forked child process where one can be
+    forked: Arrow's libraries and allocators take 100 MiB or more of a process that uses
+    them, and the build's own process, whose memory every worker starts from, need not
+    load them only to read manifests. None: read it row by row."""
+    if path.stat().st_size < CLEAN_FROM:
+        return None
+    if "pyarrow.compute" in sys.modules or not hasattr(os, "fork"):
+        return _summarize_clean(path, rel)  # loaded already: no memory to keep out
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: say the summary, or nothing, and end without cleaning up
+        code = 1
+        try:
+            os.close(read)
+            with os.fdopen(write, "wb") as out:
+                out.write(pickle.dumps(_summarize_clean(path, rel)))
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    try:
+        with os.fdopen(read, "rb") as received:
+            data = received.read()
+    except BaseException:  # interrupted: the child's work is of no use
+        os.kill(pid, signal.SIGKILL)
+        raise
+    finally:
+        _, status = os.waitpid(pid, 0)
+    if status != 0 or not data:
+        return None  # the child failed: the row-by-row reading will say why, if it can
+    summary: ManifestSummary | None = pickle.loads(data)
+    return summary
 
 
 def _summarize(path: Path, rel: str) -> tuple[ManifestSummary | None, list[Problem]]:
@@ -507,8 +550,8 @@ def _summarize_clean(path: Path, rel: str) -> ManifestSummary | None:
     if wrong_length:
         return None
     if keys:
-        every = np.concatenate(keys)
-        if len(np.unique(every)) != len(every):
+        every = np.sort(np.concatenate(keys))
+        if (every[1:] == every[:-1]).any():
             return None  # maybe a duplicate path (or two paths of one hash)
     return ManifestSummary(
         source=rel,

@@ -56,6 +56,7 @@ FILES_VERSION = "3"
 PAGE_ROWS = 500
 CHUNK_ROWS = 65_536
 BLOCK_ROWS = CHUNK_ROWS // 16  # rows made at once: a chunk is whole blocks
+COLUMNS_FROM = BLOCK_ROWS  # rows from which a dataset's tables are made a column at a time
 # the download lists written per dataset and per study (see download_commands)
 LISTS = ("urls.txt", "sha256sums.txt", "aria2.txt", "curl.txt")
 CATEGORY_LIMIT = 200  # a column with at most this many distinct values gets a value list
@@ -423,6 +424,9 @@ def _write_dataset(
     with_preview = bool(previews)
     columns = columns_of(summary, with_preview)
     with_images = summary.images > 0
+    # row by row: Zarr images (one row for many files) and small datasets, for which
+    # Arrow's start-up costs more than it saves (a 50-row dataset: 6 ms, not 2)
+    by_rows = with_images or summary.count < COLUMNS_FROM
     # size, and with Zarr images their file counts, are number chunks
     numeric = [False, True, False, False] + [False] * len(summary.columns)
     numeric += [True, False] if with_images else []
@@ -453,11 +457,11 @@ def _write_dataset(
         nonlocal chunk_no, held
         for c, values in enumerate(buffers):
             if inline:  # Python values, into meta.json
-                listed = values if with_images else pa.concat_arrays(values).to_pylist()
+                listed = values if by_rows else pa.concat_arrays(values).to_pylist()
                 inlined.append(_encode_chunk(listed, numeric[c]))
             else:
                 with open_output(f"{base}/data/c{c}-{chunk_no}.json") as fh:
-                    if with_images:
+                    if by_rows:
                         fh.write(dumps_json(_encode_chunk(values, numeric[c])))
                     else:
                         fh.write(_encode_arrays(values, numeric[c], unique=c == 0))
@@ -517,8 +521,8 @@ def _write_dataset(
             for name in LISTS
         ]
         rows = (
-            _zarr_rows(ctx, acc, summary, manifest, previews, plates, plate_well)
-            if with_images
+            _rows(ctx, acc, summary, manifest, previews, plates, plate_well)
+            if by_rows
             else _plain_rows(acc, summary, manifest, previews, plates, plate_well, url_prefix)
         )
         image_bytes = other_bytes = 0
@@ -528,21 +532,21 @@ def _write_dataset(
                 for fh in copies:
                     fh.write(data)
             for c, st in stats.items():
-                if with_images:
+                if by_rows:
                     for value in block.filtered[c - 3]:
                         st.add(value)
                 else:
                     st.add_column(block.filtered[c - 3])
-            if with_images:
+            if by_rows:
                 for raw_size in block.sizes:
                     size_stats.add(raw_size)
             else:
                 size_stats.add_sizes(block.sizes)
             image_bytes += block.image_bytes
             other_bytes += block.other_bytes
-            add_rows(pa.array(block.html, pa.string()) if with_images else block.html)
+            add_rows(pa.array(block.html, pa.string()) if by_rows else block.html)
             for c, values in enumerate(block.values):
-                if with_images:
+                if by_rows:
                     buffers[c].extend(values)
                 else:
                     buffers[c].append(values)
@@ -750,7 +754,7 @@ def _plain_rows(
         )
 
 
-def _zarr_rows(
+def _rows(
     ctx: RenderContext,
     acc: str,
     summary: ManifestSummary,
@@ -759,11 +763,12 @@ def _zarr_rows(
     plates: PlateCollector | None,
     plate_well: tuple[str, str] | None,
 ) -> Iterator[_Block]:
-    """The blocks of a dataset with Zarr images, row by row: the files of an image are one
+    """The blocks of a dataset, row by row. With Zarr images the files of an image are one
     row of the table, written where its first file comes (with its totals, from a first
     pass), and every file stays in the lists."""
     with_preview = bool(previews)
-    images = zarr_images(manifest)
+    with_images = summary.images > 0
+    images = zarr_images(manifest) if with_images else {}
     details = ctx.details_of(acc)
     url_prefix = ctx.data_file_url(acc, "")
     shown: set[str] = set()  # Zarr images whose row is written
@@ -772,7 +777,7 @@ def _zarr_rows(
     if plate_well:
         p_at, w_at = (summary.columns.index(c) for c in plate_well)
         kept = [j for j, c in enumerate(summary.columns) if c not in plate_well]
-    width = 6 + len(summary.columns) + with_preview
+    width = 4 + len(summary.columns) + 2 * with_images + with_preview
 
     def empty() -> _Block:
         return _Block(
@@ -819,7 +824,7 @@ def _zarr_rows(
             lists[1].append(f"{sha}  {path}\n")
         lists[2].append(aria2_entry(url, acc, path))
         lists[3].append(curl_entry(url, acc, path))
-        root = zarr_root(path)
+        root = zarr_root(path) if with_images else None
         image: ZarrImage | None = None
         if root is not None:
             # a Zarr image: one row, where its first file comes, for all its files
@@ -837,7 +842,8 @@ def _zarr_rows(
         preview = previews.get(key) if key is not None else None
         values: list[Any] = [path, size, sha, fmt, *attributes]
         image_text = image.describe(details.get(path)) if image is not None else None
-        values += [image.files if image is not None else None, image_text or ""]
+        if with_images:
+            values += [image.files if image is not None else None, image_text or ""]
         if with_preview:
             values.append(dumps_json(preview).decode().strip() if preview else "")
         for c, value in enumerate(values):
@@ -862,7 +868,7 @@ def _zarr_rows(
                 attributes,
                 image_text,
                 preview,
-                True,
+                with_images,
                 with_preview,
             )
         )
