@@ -6,6 +6,7 @@ checked one at a time and only a summary (counts, sizes, formats, the first rows
 
 from __future__ import annotations
 
+import codecs
 import functools
 import hashlib
 import os
@@ -377,12 +378,14 @@ class _Unclean(Exception):
 
 class _CheckedReader:
     """A binary file as Arrow's CSV reader reads it, hashed on the way, that stops at a
-    byte no clean line holds (a control character, a CR inside a line)."""
+    byte no clean line holds (a control character, a CR inside a line, bytes that are not
+    UTF-8)."""
 
     closed = False
 
     def __init__(self, fh: BinaryIO, hasher: hashlib._Hash) -> None:
         self.fh, self.hasher, self.last = fh, hasher, b""
+        self.utf8 = codecs.getincrementaldecoder("utf-8")()  # E048 before Arrow sees it
 
     def readable(self) -> bool:
         return True
@@ -392,6 +395,10 @@ class _CheckedReader:
         self.hasher.update(data)
         if data.translate(None, _NOT_CONTROL):
             raise _Unclean
+        try:
+            self.utf8.decode(data, final=not data)
+        except UnicodeDecodeError:
+            raise _Unclean from None
         if (b"\r" in data or self.last == b"\r") and _INNER_CR.search(self.last + data):
             raise _Unclean
         self.last = data[-1:]
