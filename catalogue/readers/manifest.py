@@ -14,6 +14,7 @@ import pickle
 import re
 import signal
 import sys
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -156,6 +157,8 @@ def _summarize_big(path: Path, rel: str) -> ManifestSummary | None:
         return None
     if "pyarrow.compute" in sys.modules or not hasattr(os, "fork"):
         return _summarize_clean(path, rel)  # loaded already: no memory to keep out
+    if threading.active_count() > 1:  # a fork copies one thread: another's locks hang
+        return _summarize_clean(path, rel)
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: say the summary, or nothing, and end without cleaning up
