@@ -302,7 +302,8 @@ def _run_build(options: BuildOptions, echo: Echo) -> bool:
 
     echo = say
 
-    catalogue, found = load(options.content, options.today, options.keep_going)
+    jobs = options.jobs or os.cpu_count() or 1
+    catalogue, found = load(options.content, options.today, options.keep_going, jobs)
     if found:
         echo(problems_mod.render(found))
     if catalogue is None:
@@ -316,7 +317,6 @@ def _run_build(options: BuildOptions, echo: Echo) -> bool:
     history = read_history(options.content, catalogue)  # one git process for all studies
     if history.note:
         echo(f"versions: {history.note}")
-    jobs = options.jobs or os.cpu_count() or 1
     convert_into: Path | None = None  # site.yaml conversion.in_build: OME-Zarr cache folder
     if catalogue.site.conversion.in_build:
         try:

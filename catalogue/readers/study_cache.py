@@ -107,16 +107,11 @@ class StudyCache:
         return pickle.loads(item.blob)
 
     def put(self, folder: str, inputs: list[Path], checked: list[Path], result: Any) -> None:
-        stamps: list[FileStamp] = []
-        for p in inputs:
-            now = _stamp(str(p))
-            stamps.append((str(p), now, file_sha256(str(p)) if now is not None else ""))
-        self.entries[folder] = Cached(
-            tuple(stamps),
-            tuple(str(p) for p in checked),
-            tuple(_presence(str(p)) for p in checked),
-            pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL),
-        )
+        self.keep(folder, cached(inputs, checked, result))
+
+    def keep(self, folder: str, item: Cached) -> None:
+        """Store an item made by ``cached`` (possibly in another process)."""
+        self.entries[folder] = item
         self.changed = True
 
     def keep_only(self, folders: set[str]) -> None:
@@ -142,6 +137,21 @@ class StudyCache:
             os.replace(tmp, self.path)
         except OSError:
             pass  # a cache that cannot be written is only slower
+
+
+def cached(inputs: list[Path], checked: list[Path], result: Any) -> Cached:
+    """What the cache keeps of one study's loading: its files' stamps and the pickled
+    result. A pure function of the files, so a loading worker can make it."""
+    stamps: list[FileStamp] = []
+    for p in inputs:
+        now = _stamp(str(p))
+        stamps.append((str(p), now, file_sha256(str(p)) if now is not None else ""))
+    return Cached(
+        tuple(stamps),
+        tuple(str(p) for p in checked),
+        tuple(_presence(str(p)) for p in checked),
+        pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL),
+    )
 
 
 def file_sha256(path: str) -> str:
