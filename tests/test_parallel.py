@@ -4,6 +4,7 @@ and a worker or a build that dies never leaves a broken site or a stray process.
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import signal
 import subprocess
@@ -33,9 +34,9 @@ def _spy_forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     started: list[int] = []
     real = workers._run_forked
 
-    def spy(steps, writer, jobs, work, tick):  # type: ignore[no-untyped-def]
-        started.append(min(jobs, len(work)))
-        return real(steps, writer, jobs, work, tick)
+    def spy(steps, writer, jobs, wide, narrow, tick):  # type: ignore[no-untyped-def]
+        started.append(min(jobs, len(narrow)))
+        return real(steps, writer, jobs, wide, narrow, tick)
 
     monkeypatch.setattr(workers, "_run_forked", spy)
     return started
@@ -66,6 +67,46 @@ def test_one_and_two_jobs_write_the_same_bytes(
     build_site(edited, tmp_path / "two", today=today, jobs=2)
     build_site(edited, tmp_path / "clean", today=today, jobs=1, clean=True)
     assert tree_digest(tmp_path / "two") == tree_digest(tmp_path / "clean")
+
+
+def test_site_wide_steps_run_on_one_worker_and_big_workers_are_replaced(
+    synthetic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A site-wide step copies the whole catalogue into the worker that runs it, so with
+    two jobs no two run at once; a worker past the memory limit is replaced after its
+    batch (here: after every batch). The site is still the single-process one."""
+    import datetime as dt
+    import os
+
+    log = tmp_path / "ran.log"
+    real = workers.run_one
+
+    def logged(index, step, writer):  # type: ignore[no-untyped-def]
+        begin = time.monotonic()
+        outcome = real(index, step, writer)
+        with log.open("a") as fh:
+            fh.write(f"{os.getpid()} {begin} {time.monotonic()} {step.id}\n")
+        return outcome
+
+    monkeypatch.setattr(workers, "run_one", logged)
+    monkeypatch.setattr(workers, "RECYCLE_BYTES", 0)
+    today = dt.date.fromisoformat(TODAY_ARG)
+    build_site(synthetic, tmp_path / "one", today=today, jobs=1)
+    log.unlink()
+    build_site(synthetic, tmp_path / "two", today=today, jobs=2)
+    assert tree_digest(tmp_path / "one") == tree_digest(tmp_path / "two")
+    ran = [line.split(maxsplit=3) for line in log.read_text().splitlines()]
+    pids = {pid for pid, *_ in ran}
+    assert str(os.getpid()) not in pids
+    assert len(pids) > 4, "every batch was to retire its worker"
+    wide = sorted(
+        (float(b), float(e), pid)
+        for pid, b, e, sid in ran
+        if sid.startswith(("search:", "bulk:", "page:browse", "page:home", "feed"))
+    )
+    assert len(wide) > 5
+    for (_, end, pid), (begin, _, other) in itertools.pairwise(wide):
+        assert begin >= end or pid == other, "two site-wide steps ran at once"
 
 
 def test_failing_steps_in_workers_are_all_reported(

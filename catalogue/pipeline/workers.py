@@ -65,6 +65,9 @@ MIN_FORKED = 8
 # A batch holds whole studies and about this many steps: large enough that a round trip
 # is negligible, small enough that the last batches still balance the workers.
 BATCH_STEPS = 48
+# A forked worker whose own memory (pages no longer shared with the build process) passed
+# this is replaced by a fresh fork after its batch (see ``_run_forked``).
+RECYCLE_BYTES = 160 * 1024 * 1024
 
 
 @dataclass
@@ -83,6 +86,7 @@ class Batch:
     outcomes: list[Outcome]
     pending: dict[str, bool]  # temporary files this worker created (see SiteWriter)
     unchanged: int
+    private: int = 0  # bytes of this worker's own memory after the batch
 
 
 class Writer(Protocol):
@@ -130,7 +134,7 @@ def _run_batch(indices: list[int]) -> Batch:
     steps, writer = _WORK
     writer.pending, writer.unchanged = {}, 0  # this worker's own files only
     outcomes = [run_one(i, steps[i], writer) for i in indices]
-    batch = Batch(outcomes, writer.pending, writer.unchanged)
+    batch = Batch(outcomes, writer.pending, writer.unchanged, _private_bytes())
     writer.pending, writer.unchanged = {}, 0
     return batch
 
@@ -138,6 +142,14 @@ def _run_batch(indices: list[int]) -> Batch:
 def batches(steps: Sequence[Step], group_of: Callable[[Step], str]) -> list[list[int]]:
     """Step numbers in batches of whole groups (studies); steps of no group (site-wide
     listings, indexes: often the longest) come first, one batch each."""
+    alone, grouped = split_batches(steps, group_of)
+    return alone + grouped
+
+
+def split_batches(
+    steps: Sequence[Step], group_of: Callable[[Step], str]
+) -> tuple[list[list[int]], list[list[int]]]:
+    """(one batch per site-wide step, batches of whole groups)."""
     alone: list[list[int]] = []
     groups: dict[str, list[int]] = {}
     for i, step in enumerate(steps):
@@ -146,7 +158,7 @@ def batches(steps: Sequence[Step], group_of: Callable[[Step], str]) -> list[list
             groups.setdefault(key, []).append(i)
         else:
             alone.append([i])
-    out = alone
+    out: list[list[int]] = []
     current: list[int] = []
     for members in groups.values():
         current += members
@@ -155,7 +167,7 @@ def batches(steps: Sequence[Step], group_of: Callable[[Step], str]) -> list[list
             current = []
     if current:
         out.append(current)
-    return out
+    return alone, out
 
 
 def can_fork() -> bool:
@@ -190,35 +202,68 @@ def run_all(
             outcomes.append(run_one(i, step, writer))
             tick()
         return outcomes
-    return _run_forked(steps, writer, jobs, batches(steps, group_of), tick)
+    return _run_forked(steps, writer, jobs, *split_batches(steps, group_of), tick)
 
 
 def _run_forked(
     steps: Sequence[Step],
     writer: SiteWriter,
     jobs: int,
-    work: list[list[int]],
+    wide: list[list[int]],
+    narrow: list[list[int]],
     tick: Callable[[], None],
 ) -> list[Outcome]:
-    """One batch at a time per worker, the next sent when one comes back."""
+    """One batch at a time per worker, the next sent when one comes back.
+
+    Memory decides two things. A site-wide step (the search index, the bulk tables, the
+    browse pages) reads every study, so the worker running it ends up with its own copy of
+    every page of the catalogue it touched (copy-on-write: reading a Python object writes
+    its reference count): at most ``jobs // 2`` workers (one of two) run those, while the
+    others render studies. And a worker whose own memory grew past ``RECYCLE_BYTES`` is
+    retired after its batch and a fresh one forked in its place, sharing the build's pages
+    again. (Running the site-wide steps in a thread of this process instead, where those
+    pages belong, was tried: the thread and the loop feeding the workers share one
+    interpreter lock, and the build took longer.)
+    """
     global _WORK
     fork = multiprocessing.get_context("fork")
     found: dict[int, Outcome] = {}
-    todo = deque(work)
-    workers: list[tuple[BaseProcess, Connection]] = []
+    wide_todo, narrow_todo = deque(wide), deque(narrow)
+    wide_slots = max(1, jobs // 2)
+    started_all: list[tuple[BaseProcess, Connection]] = []
     busy: dict[Connection, BaseProcess] = {}
+    on_wide: set[Connection] = set()  # workers that have run a site-wide step
     _WORK = (steps, writer)
     gc.freeze()  # the workers' garbage collector then leaves the inherited pages shared
     finished = False
+
+    def take(conn: Connection | None) -> tuple[list[int], bool] | None:
+        """The next batch for this worker (None: a new one) and whether it is site-wide."""
+        if wide_todo and (conn in on_wide or len(on_wide & set(busy)) < wide_slots):
+            return wide_todo.popleft(), True
+        if narrow_todo:
+            return narrow_todo.popleft(), False
+        if wide_todo and not busy:  # cannot happen (a worker on wide work is busy)
+            return wide_todo.popleft(), True
+        return None
+
+    def start(batch: list[int], is_wide: bool) -> None:
+        mine, theirs = fork.Pipe()
+        process = fork.Process(target=_worker, args=(theirs, os.getpid()), daemon=True)
+        process.start()
+        theirs.close()
+        started_all.append((process, mine))
+        busy[mine] = process
+        if is_wide:
+            on_wide.add(mine)
+        mine.send(batch)
+
     try:
-        for _ in range(min(jobs, len(work))):
-            mine, theirs = fork.Pipe()
-            process = fork.Process(target=_worker, args=(theirs, os.getpid()), daemon=True)
-            process.start()
-            theirs.close()
-            workers.append((process, mine))
-            mine.send(todo.popleft())
-            busy[mine] = process
+        for _ in range(min(jobs, len(wide) + len(narrow))):
+            first = take(None)
+            if first is None:
+                break
+            start(*first)
         while busy:
             waiting: list[Any] = [*busy, *(p.sentinel for p in busy.values())]
             for ready in wait(waiting):
@@ -235,16 +280,24 @@ def _run_forked(
                 for outcome in batch.outcomes:
                     found[outcome.index] = outcome
                     tick()
-                if todo:
-                    ready.send(todo.popleft())
-                else:
-                    ready.send(None)
-                    del busy[ready]
+                if batch.private <= RECYCLE_BYTES:
+                    more = take(ready)
+                    if more is not None:
+                        if more[1]:
+                            on_wide.add(ready)
+                        ready.send(more[0])
+                        continue
+                ready.send(None)  # done, or retired: a fresh fork shares the pages again
+                del busy[ready]
+                on_wide.discard(ready)
+                more = take(None)
+                if more is not None:
+                    start(*more)
         finished = True
     finally:
         _WORK = None
         gc.unfreeze()
-        for started, conn in workers:
+        for started, conn in started_all:
             conn.close()
             if not finished:  # interrupted, or a worker died: stop the others now
                 started.kill()
@@ -254,6 +307,19 @@ def _run_forked(
             # names them all, so the failed build removes them with its own
             writer.adopt_journal()
     return [found[i] for i in range(len(steps))]
+
+
+def _private_bytes() -> int:
+    """This process's own (not shared with the build process) memory; 0 where Linux's
+    /proc is not there to say."""
+    try:
+        with open("/proc/self/smaps_rollup", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Private_Dirty:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def _worker(conn: Connection, parent: int) -> None:
