@@ -78,22 +78,17 @@ _converters = threading.local()
 MEMO_SIZE = 4096  # texts remembered per process: a study's are reused by its ~6 steps
 
 
-def _converter(tables: bool) -> md.Markdown:
-    key = "tables" if tables else "plain"
-    converter = getattr(_converters, key, None)
+def _converter() -> md.Markdown:
+    converter = getattr(_converters, "markdown", None)
     if converter is None:
-        converter = (
-            md.Markdown(extensions=["tables", "sane_lists"], output_format="html")
-            if tables
-            else md.Markdown()
-        )
-        setattr(_converters, key, converter)
+        converter = md.Markdown(extensions=["tables", "sane_lists"], output_format="html")
+        _converters.markdown = converter
     return converter
 
 
 @functools.lru_cache(maxsize=MEMO_SIZE)
 def _sanitised_html(text: str) -> str:
-    html = _converter(tables=True).reset().convert(text)
+    html = _converter().reset().convert(text)
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
@@ -114,8 +109,9 @@ def markdown_to_html(text: str | None) -> Markup:
 
 @functools.lru_cache(maxsize=MEMO_SIZE)
 def _plain(text: str) -> str:
-    html_text = _converter(tables=False).reset().convert(text)
-    return " ".join(html.unescape(nh3.clean(html_text, tags=set())).split())
+    # the text of the page's own HTML: one Markdown conversion a text, not two (Markdown
+    # is a tenth of rendering a study)
+    return " ".join(html.unescape(nh3.clean(_sanitised_html(text), tags=set())).split())
 
 
 def plain_text(text: str | None) -> str:
