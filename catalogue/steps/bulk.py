@@ -25,14 +25,23 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import quote
 
-from catalogue.model import StudyEntry
+from catalogue.formats import file_format
+from catalogue.model import ManifestSummary, StudyEntry
 from catalogue.pipeline.plan import Step, StepResult, digest_of
-from catalogue.readers.manifest import formats_of, iter_tables, strip_column, urls_of
+from catalogue.readers.manifest import (
+    formats_of,
+    iter_cells,
+    iter_tables,
+    strip_column,
+    urls_of,
+)
 from catalogue.spreadsheet import safe_cell
 from catalogue.steps import parquet_join
 from catalogue.steps.context import RenderContext
 from catalogue.steps.facts import date_modified, stable_url, study_doi
+from catalogue.steps.files import COLUMNS_FROM
 
 BULK_VERSION = "3"
 PARTS = 256  # parts of the files table, about (steps/parquet_join.py)
@@ -220,19 +229,20 @@ def file_tables(
         summary = entry.manifests.get(ds.id)
         if summary is None or ds.files is None:
             continue
-        positions: tuple[int, int, int | None, list[int | None]] | None = None
-        for head, table in iter_tables(content / entry.folder / ds.files, ROW_GROUP):
-            if positions is None:
-                index = {name: i for i, name in enumerate(head)}
-                by_column: dict[str, int] = {}
-                for c in summary.columns:
-                    by_column.setdefault(table_column(c).casefold(), index[c])
-                positions = (
-                    index["path"],
-                    index["size"],
-                    index.get("sha256"),
-                    [by_column.get(a.casefold()) for a in attributes],
+        manifest = content / entry.folder / ds.files
+        if summary.count < COLUMNS_FROM:  # small: row by row, Arrow's start-up costs more
+            rows = list(_file_rows(acc, ds.id, prefix, summary, manifest, attributes))
+            if rows:
+                by_column = zip(*rows, strict=True)
+                yield pa.Table.from_arrays(
+                    [pa.array(list(c), f.type) for c, f in zip(by_column, schema, strict=True)],
+                    schema=schema,
                 )
+            continue
+        positions: tuple[int, int, int | None, list[int | None]] | None = None
+        for head, table in iter_tables(manifest, ROW_GROUP):
+            if positions is None:
+                positions = _positions(head, summary, attributes)
             pi, si, hi, ai = positions
             n = table.num_rows
             cells = [c.combine_chunks() for c in table.columns]
@@ -265,6 +275,51 @@ def file_tables(
                 ),
             ]
             yield pa.Table.from_arrays(columns, schema=schema)
+
+
+def _positions(
+    head: list[str], summary: ManifestSummary, attributes: list[str]
+) -> tuple[int, int, int | None, list[int | None]]:
+    """Where a manifest's path, size, sha256 and each column of the table are."""
+    index = {name: i for i, name in enumerate(head)}
+    by_column: dict[str, int] = {}
+    for c in summary.columns:
+        by_column.setdefault(table_column(c).casefold(), index[c])
+    return (
+        index["path"],
+        index["size"],
+        index.get("sha256"),
+        [by_column.get(a.casefold()) for a in attributes],
+    )
+
+
+def _file_rows(
+    acc: str,
+    dataset: str,
+    prefix: str,
+    summary: ManifestSummary,
+    manifest: Path,
+    attributes: list[str],
+) -> Iterator[list[Any]]:
+    """The rows ``file_tables`` makes of a manifest, one by one."""
+    positions: tuple[int, int, int | None, list[int | None]] | None = None
+    for head, cells in iter_cells(manifest):
+        if positions is None:
+            positions = _positions(head, summary, attributes)
+        pi, si, hi, ai = positions
+        path = cells[pi]
+        raw = cells[si].strip()
+        sha = cells[hi].strip() if hi is not None else ""
+        yield [
+            acc,
+            dataset,
+            path,
+            int(raw) if raw.isdigit() else None,
+            sha or None,
+            file_format(path),
+            prefix + quote(path, safe="/"),
+            *((cells[i] if i is not None and cells[i] != "" else None) for i in ai),
+        ]
 
 
 class _TableWriter:

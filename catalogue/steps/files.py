@@ -1034,8 +1034,13 @@ def _listed(values: Any, separator: str = ",") -> bytes:
 
 
 def _write_study_lists(
-    ctx: RenderContext, entry: StudyEntry, manifests: list[Path], open_output: Opener
+    ctx: RenderContext,
+    entry: StudyEntry,
+    manifests: list[tuple[Path, int]],
+    open_output: Opener,
 ) -> StepResult:
+    """The lists of a study of several datasets: theirs one after another. ``manifests``:
+    (manifest, rows); a small one is read row by row (see COLUMNS_FROM)."""
     acc = entry.study.accession
     url_prefix = ctx.data_file_url(acc, "")
     with (
@@ -1044,7 +1049,18 @@ def _write_study_lists(
         open_output(f"studies/{acc}/files/aria2.txt") as aria2,
         open_output(f"studies/{acc}/files/curl.txt") as curl,
     ):
-        for manifest in manifests:
+        for manifest, rows in manifests:
+            if rows < COLUMNS_FROM:
+                for head, cells in iter_cells(manifest):
+                    path = cells[head.index("path")]
+                    url = url_prefix + quote(path, safe="/")
+                    urls.write((url + "\n").encode())
+                    aria2.write(aria2_entry(url, acc, path).encode())
+                    curl.write(curl_entry(url, acc, path).encode())
+                    sha = cells[head.index("sha256")].strip() if "sha256" in head else ""
+                    if sha:
+                        sums.write(f"{sha}  {path}\n".encode())
+                continue
             for head, table in iter_tables(manifest, BLOCK_ROWS):
                 path = table.column(head.index("path")).combine_chunks()
                 if "sha256" in head:
@@ -1099,7 +1115,7 @@ def file_steps(ctx: RenderContext, content: Path) -> list[Step]:
                 )
             )
         if len(datasets) > 1:
-            manifests = [manifest for _, _, manifest in datasets]
+            manifests = [(manifest, summary.count) for _, summary, manifest in datasets]
             steps.append(
                 Step(
                     id=f"files:{acc}",
