@@ -35,7 +35,8 @@ def validate(content: Path, today: dt.date | None, fmt: str, strict: bool) -> No
     """
     from catalogue.readers.tree import load
 
-    _, found = load(content, resolve_today(today))
+    # study folders the study cache does not hold are read by one process a CPU
+    _, found = load(content, resolve_today(today), jobs=os.cpu_count() or 1)
     if found or fmt == "json":  # json always prints a list: [] when the tree is clean
         click.echo(
             problems_mod.render(found, fmt), file=sys.stdout if fmt == "json" else sys.stderr
