@@ -30,12 +30,12 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _spy_forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many worker processes each forked run started."""
+    """The --jobs of each run that went to forked workers."""
     started: list[int] = []
     real = workers._run_forked
 
     def spy(steps, writer, jobs, wide, narrow, tick):  # type: ignore[no-untyped-def]
-        started.append(min(jobs, len(narrow)))
+        started.append(jobs)
         return real(steps, writer, jobs, wide, narrow, tick)
 
     monkeypatch.setattr(workers, "_run_forked", spy)
