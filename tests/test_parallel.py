@@ -4,6 +4,7 @@ and a worker or a build that dies never leaves a broken site or a stray process.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import shutil
 import signal
@@ -80,12 +81,23 @@ def test_site_wide_steps_run_on_one_worker_and_big_workers_are_replaced(
 
     log = tmp_path / "ran.log"
     real = workers.run_one
+    parent = os.getpid()
+
+    def zombies() -> int:  # unreaped children of the build process, seen from a worker
+        build = os.getppid()
+        kids = Path(f"/proc/{build}/task/{build}/children").read_text().split()
+        states = []
+        for kid in kids:
+            with contextlib.suppress(OSError):
+                states.append(Path(f"/proc/{kid}/stat").read_text().rsplit(")", 1)[1].split()[0])
+        return states.count("Z")
 
     def logged(index, step, writer):  # type: ignore[no-untyped-def]
         begin = time.monotonic()
         outcome = real(index, step, writer)
+        seen = zombies() if os.getpid() != parent else 0
         with log.open("a") as fh:
-            fh.write(f"{os.getpid()} {begin} {time.monotonic()} {step.id}\n")
+            fh.write(f"{os.getpid()} {begin} {time.monotonic()} {seen} {step.id}\n")
         return outcome
 
     monkeypatch.setattr(workers, "run_one", logged)
@@ -95,13 +107,15 @@ def test_site_wide_steps_run_on_one_worker_and_big_workers_are_replaced(
     log.unlink()
     build_site(synthetic, tmp_path / "two", today=today, jobs=2)
     assert tree_digest(tmp_path / "one") == tree_digest(tmp_path / "two")
-    ran = [line.split(maxsplit=3) for line in log.read_text().splitlines()]
+    ran = [line.split(maxsplit=4) for line in log.read_text().splitlines()]
     pids = {pid for pid, *_ in ran}
     assert str(os.getpid()) not in pids
     assert len(pids) > 4, "every batch was to retire its worker"
+    unreaped = max(int(z) for _, _, _, z, _ in ran)
+    assert unreaped <= 1, f"{unreaped} retired workers were left unreaped while the build ran"
     wide = sorted(
         (float(b), float(e), pid)
-        for pid, b, e, sid in ran
+        for pid, b, e, _, sid in ran
         if sid.startswith(("search:", "bulk:", "page:browse", "page:home", "feed"))
     )
     assert len(wide) > 5

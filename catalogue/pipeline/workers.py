@@ -288,7 +288,8 @@ def _run_forked(
                         ready.send(more[0])
                         continue
                 ready.send(None)  # done, or retired: a fresh fork shares the pages again
-                del busy[ready]
+                busy.pop(ready).join()  # it ends on None: no process or pipe kept per retiree
+                ready.close()
                 on_wide.discard(ready)
                 more = take(None)
                 if more is not None:
