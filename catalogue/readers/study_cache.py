@@ -106,9 +106,6 @@ class StudyCache:
         self.hits += 1
         return pickle.loads(item.blob)
 
-    def put(self, folder: str, inputs: list[Path], checked: list[Path], result: Any) -> None:
-        self.keep(folder, cached(inputs, checked, result))
-
     def keep(self, folder: str, item: Cached) -> None:
         """Store an item made by ``cached`` (possibly in another process)."""
         self.entries[folder] = item
