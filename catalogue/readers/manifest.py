@@ -579,6 +579,22 @@ def _summarize_clean(path: Path, rel: str) -> ManifestSummary | None:
     )
 
 
+# where a manifest's header puts path, size, sha256 (None: no such column) and the given
+# attribute columns
+Positions = tuple[int, int, int | None, list[int]]
+
+
+def column_positions(head: list[str], columns: tuple[str, ...]) -> Positions:
+    """Positions in ``head`` (as ``iter_cells`` and ``iter_tables`` give it) of the known
+    columns and of ``columns`` (a summary's attribute columns), in that order."""
+    return (
+        head.index("path"),
+        head.index("size"),
+        head.index("sha256") if "sha256" in head else None,
+        [head.index(c) for c in columns],
+    )
+
+
 def iter_cells(path: Path) -> Iterator[tuple[list[str], list[str]]]:
     """(header, cells) of each well-formed row of a manifest that passed ``summarize``.
 

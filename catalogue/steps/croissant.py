@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 from catalogue.model import ManifestSummary, StudyEntry
 from catalogue.pipeline.plan import Step, StepResult, digest_of
-from catalogue.readers.manifest import iter_cells
+from catalogue.readers.manifest import Positions, column_positions, iter_cells
 from catalogue.steps.context import RenderContext
 from catalogue.steps.facts import date_modified, identifier_url, license_url, stable_url
 from catalogue.steps.files import tsv_line
@@ -84,15 +84,10 @@ def published_manifest_sha256(
     prefix = ctx.data_file_url(entry.study.accession, "")
     h = hashlib.sha256()
     h.update(("\t".join(["path", "size", "sha256", *summary.columns, "url"]) + "\n").encode())
-    positions: tuple[int, int, int | None, list[int]] | None = None
+    positions: Positions | None = None
     for head, cells in iter_cells(manifest):
         if positions is None:
-            positions = (
-                head.index("path"),
-                head.index("size"),
-                head.index("sha256") if "sha256" in head else None,
-                [head.index(c) for c in summary.columns],
-            )
+            positions = column_positions(head, summary.columns)
         pi, si, hi, ai = positions
         path = cells[pi]
         sha = cells[hi].strip() if hi is not None else ""

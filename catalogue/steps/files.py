@@ -39,7 +39,9 @@ from catalogue.model import Dataset, ManifestSummary, StudyEntry
 from catalogue.pipeline.output import dumps_json
 from catalogue.pipeline.plan import Step, StepResult, digest_of
 from catalogue.readers.manifest import (
+    Positions,
     by_python,
+    column_positions,
     formats_of,
     iter_cells,
     iter_tables,
@@ -647,16 +649,11 @@ def _plain_rows(
 
     image_formats = pa.array(sorted(IMAGE_FORMATS), pa.string())
     preview_paths = pa.array(sorted(previews), pa.string())
-    positions: tuple[int, int, int | None, list[int]] | None = None
+    positions: Positions | None = None
     for head, table in iter_tables(manifest, BLOCK_ROWS):
         cols = [c.combine_chunks() for c in table.columns]
         if positions is None:
-            positions = (
-                head.index("path"),
-                head.index("size"),
-                head.index("sha256") if "sha256" in head else None,
-                [head.index(c) for c in summary.columns],
-            )
+            positions = column_positions(head, summary.columns)
         pi, si, hi, ai = positions
         n = table.num_rows
         path = cols[pi]
@@ -795,15 +792,10 @@ def _rows(
     block = empty()
     tsv: list[str] = []
     lists: tuple[list[str], ...] = ([], [], [], [])
-    positions: tuple[int, int, int | None, list[int]] | None = None
+    positions: Positions | None = None
     for head, cells in iter_cells(manifest):
         if positions is None:
-            positions = (
-                head.index("path"),
-                head.index("size"),
-                head.index("sha256") if "sha256" in head else None,
-                [head.index(c) for c in summary.columns],
-            )
+            positions = column_positions(head, summary.columns)
         pi, si, hi, ai = positions
         path = cells[pi]
         raw_size = cells[si].strip()
