@@ -31,6 +31,7 @@ from catalogue.formats import file_format
 from catalogue.model import ManifestSummary, StudyEntry
 from catalogue.pipeline.plan import Step, StepResult, digest_of
 from catalogue.readers.manifest import (
+    MAX_SIZE,
     formats_of,
     iter_cells,
     iter_tables,
@@ -135,7 +136,9 @@ def study_row(ctx: RenderContext, entry: StudyEntry) -> dict[str, Any]:
         "imaging_methods": [m.label for m in s.imaging_methods],
         "datasets": len(s.datasets),
         "files": sum(m.count for m in entry.manifests.values()),
-        "bytes": sum(m.total_size for m in entry.manifests.values()),
+        # saturated: every size is at most MAX_SIZE (E045) but their sum is not, and the
+        # column stays int64, the type every reader (pandas, DuckDB, Polars) sums natively
+        "bytes": min(sum(m.total_size for m in entry.manifests.values()), MAX_SIZE),
         "url": stable_url(ctx, s),
         "api_url": ctx.absolute(f"{ctx.root}/api/v1/studies/{s.accession}.json"),
     }
