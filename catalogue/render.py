@@ -205,6 +205,7 @@ def make_environment(templates: Path = TEMPLATES) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # one build, one set of templates: no stat per page and include
     )
     env.globals["content_security_policy"] = CONTENT_SECURITY_POLICY
     env.filters.update(
