@@ -423,3 +423,34 @@ def test_progress_is_shown_on_a_terminal_only(tmp_path: Path):
     shown = terminal.getvalue()
     assert "\rimages 1/1" in shown and "\rpages " in shown
     assert not any("\r" in m for m in messages)  # the log keeps only whole lines
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_failed_first_build_leaves_no_trace_and_the_next_one_builds(tmp_path: Path, jobs: int):
+    """No previous site: a failed build must not leave an empty skeleton of folders that
+    the next build refuses as a stranger's folder (found building into a new --out)."""
+    from catalogue.pipeline.builder import BuildOptions, run_build
+    from catalogue.render import TEMPLATES
+
+    content = copy_root(tmp_path, "minimal")
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    page = templates / "study.html"
+    page.write_text(page.read_text().replace("{% block main %}", "{% block main %}{{ nope }}", 1))
+    for out in (tmp_path / "new", tmp_path / "empty"):
+        if out.name == "empty":
+            out.mkdir()
+        messages: list[str] = []
+        options = BuildOptions(
+            content=content, out=out, today=TODAY, templates=templates, jobs=jobs
+        )
+        assert not run_build(options, messages.append)
+        assert any(m.startswith("error: step page:study:") for m in messages)
+        if out.name == "new":
+            assert not out.exists()
+            assert messages[-1].endswith(f"nothing was written to {out}")
+        else:
+            assert list(out.iterdir()) == []  # the folder the user made stays, empty
+        ok = BuildOptions(content=content, out=out, today=TODAY, jobs=jobs)
+        assert run_build(ok, messages.append), messages[-3:]
+        assert (out / "studies/S-BIAD1/index.html").is_file()

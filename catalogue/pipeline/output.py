@@ -97,12 +97,16 @@ class SiteWriter:
         self._safe_dirs: set[str] = set()
         self._committed = False
         self._renaming = False
+        self._made = False  # whether __enter__ made the output folder
+        self._first = False  # whether it held nothing (no previous site, no killed build)
 
     # --- lifetime -------------------------------------------------------------------------
 
     def __enter__(self) -> SiteWriter:
         try:
+            self._made = not self.out.exists()
             self.out.mkdir(parents=True, exist_ok=True)
+            self._first = not any(self.out.iterdir())  # before the journal is made
             self._lock = os.open(self.out, os.O_RDONLY)
         except OSError as exc:
             raise OutputError(describe_os_error(exc, self.out)) from None
@@ -125,9 +129,23 @@ class SiteWriter:
             self.pending.clear()
             if not self.dirty:
                 self._remove_work()
+                if self._first:
+                    self._remove_empty_folders()
         if self._lock is not None:
             os.close(self._lock)
             self._lock = None
+
+    def _remove_empty_folders(self) -> None:
+        """A first build that failed leaves no trace: the folders its steps made for files
+        never renamed in go (else the next build would take the folder for a stranger's,
+        and --out would hold an empty skeleton of a site)."""
+        for folder, _dirs, _files in os.walk(self.out, topdown=False):
+            if folder != str(self.out):
+                with contextlib.suppress(OSError):
+                    os.rmdir(folder)
+        if self._made:
+            with contextlib.suppress(OSError):
+                self.out.rmdir()
 
     def _recover(self) -> None:
         """Finish what a killed build left: drop its temporary files, note its paths."""
