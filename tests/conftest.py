@@ -21,6 +21,9 @@ from catalogue.pipeline.builder import BuildOptions, run_build
 
 # the manifest summary cache of the test run stays in a folder of its own
 os.environ.setdefault("CATALOGUE_CACHE_DIR", tempfile.mkdtemp(prefix="catalogue-test-cache-"))
+# every study group reused from a previous build is planned too and compared, so that a
+# group key that misses an input fails the suite (catalogue/pipeline/groups.py)
+os.environ.setdefault("CATALOGUE_CHECK_GROUPS", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "tests" / "data"

@@ -20,6 +20,7 @@ from catalogue.imaging.localdata import local_images, zarr_details, zarr_links
 from catalogue.model import Catalogue
 from catalogue.pipeline import fingerprint
 from catalogue.pipeline.executors import Executor, LazyExecutor
+from catalogue.pipeline.groups import plan_groups
 from catalogue.pipeline.output import OutputError, SiteWriter, journal_path
 from catalogue.pipeline.plan import Step, StepsFailed, plan, run_steps
 from catalogue.pipeline.state import STATE_FILE, BuildState, StepRecord, load_state
@@ -30,7 +31,6 @@ from catalogue.render import TEMPLATES, make_environment, templates_digest
 from catalogue.steps.api import api_steps
 from catalogue.steps.assets import asset_steps, brand_steps
 from catalogue.steps.bulk import bulk_steps
-from catalogue.steps.citations import citation_steps
 from catalogue.steps.context import RenderContext, site_root
 from catalogue.steps.conversion import (
     Conversion,
@@ -43,12 +43,10 @@ from catalogue.steps.conversion import (
 )
 from catalogue.steps.croissant import croissant_steps
 from catalogue.steps.deposit import deposit_steps
-from catalogue.steps.files import file_steps
-from catalogue.steps.pages import page_steps
+from catalogue.steps.pages import listing_steps
 from catalogue.steps.query_index import OUTPUT_DIR as SEARCH_INDEX
 from catalogue.steps.query_index import query_index_steps
 from catalogue.steps.redirects import case_sensitive, redirect_steps
-from catalogue.steps.ro_crate import ro_crate_steps
 from catalogue.steps.sitemap import sitemap_steps
 from catalogue.steps.stats import stats_steps
 from catalogue.steps.thumbnails import file_thumbnail_steps, resolve_thumbs, thumbnail_steps
@@ -393,21 +391,28 @@ def _run_build(options: BuildOptions, echo: Echo) -> bool:
                 viewers=viewers,
                 zarr_details=zarr_details(catalogue, options.content, images),
             )
-            pages = page_steps(ctx)
             # steps that update their previous files (the files table, the search index)
             # start afresh when asked to or when an interrupted build left a mix
             reuse = not options.clean and not staging.dirty
+            # each study's own steps, planned again only for the studies that changed
+            own_steps = plan_groups(
+                ctx,
+                options.content,
+                catalogue.visible(),
+                fingerprint.code_digest(),
+                old,
+                new,
+                reuse,
+            )
             steps = plan(
                 [
-                    *file_steps(ctx, options.content),
-                    *pages,
-                    *api_steps(ctx),
+                    *own_steps,
+                    *listing_steps(ctx),
+                    *api_steps(ctx, studies=False),
                     *sitemap_steps(ctx),
                     *stats_steps(ctx),
-                    *citation_steps(ctx),
                     *query_index_steps(ctx, options.out, reuse),
-                    *ro_crate_steps(ctx, options.content),
-                    *croissant_steps(ctx, options.content),
+                    *croissant_steps(ctx, options.content, studies=False),
                     *bulk_steps(ctx, options.content, options.out if reuse else None),
                     *asset_steps(options.templates / "static"),
                     *brand_steps(catalogue.site, options.content),

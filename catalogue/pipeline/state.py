@@ -29,6 +29,8 @@ class BuildState:
     steps: dict[str, StepRecord] = field(default_factory=dict)
     # source file identity cache: relative path -> [size, mtime_ns, sha256]
     sources: dict[str, list[Any]] = field(default_factory=dict)
+    # study groups (pipeline/groups.py): accession -> [group key, its step ids]
+    groups: dict[str, list[Any]] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
         # one list per step, in step order, not one object: at 10,000 studies (80,000
@@ -36,7 +38,12 @@ class BuildState:
         steps = [
             [k, v.digest, v.outputs, v.warnings, v.info] for k, v in sorted(self.steps.items())
         ]
-        data = {"version": STATE_VERSION, "steps": steps, "sources": self.sources}
+        data = {
+            "version": STATE_VERSION,
+            "steps": steps,
+            "sources": self.sources,
+            "groups": self.groups,
+        }
         # compact: the C encoder (an indented dump is pure Python, seconds at 10,000 studies);
         # sorted keys, so that the bytes never depend on the order a step filled its info
         text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
@@ -69,12 +76,18 @@ def load_state(out: Path) -> tuple[BuildState, str | None]:
         }
         if not all(type(r.outputs) is list and type(r.warnings) is list for r in steps.values()):
             raise TypeError("outputs and warnings must be lists")
+        # a state written before study groups has none: every group is planned
+        groups = {
+            str(acc): [str(key), [str(i) for i in ids]]
+            for acc, (key, ids) in dict(data.get("groups", {})).items()
+        }
     except (TypeError, ValueError):
         return BuildState(), "previous build state unreadable"
     return (
         BuildState(
             steps=steps,
             sources=dict(data.get("sources", {})),
+            groups=groups,
         ),
         None,
     )

@@ -163,9 +163,16 @@ def api_index(ctx: RenderContext, pages: int) -> dict[str, Any]:
     }
 
 
-def api_steps(ctx: RenderContext) -> list[Step]:
+def _api_digest(ctx: RenderContext) -> str:
+    return ctx.once("api-digest", lambda: digest_of(API_VERSION, ctx.site_digest, data_digest()))
+
+
+def api_steps(ctx: RenderContext, studies: bool = True) -> list[Step]:
+    """The API's index, schemas and paged list, and with ``studies`` every visible
+    study's record (the builder plans those with the rest of each study's steps:
+    ``pipeline/groups.py``)."""
     cat = ctx.catalogue
-    site = digest_of(API_VERSION, ctx.site_digest, data_digest())
+    site = _api_digest(ctx)
     public = cat.public()
     pages = [public[i : i + PAGE_SIZE] for i in range(0, len(public), PAGE_SIZE)] or [()]
     steps = []
@@ -205,36 +212,8 @@ def api_steps(ctx: RenderContext) -> list[Step]:
             ),
         )
     )
-    for entry in cat.visible():
-        acc = entry.study.accession
-        out = f"api/v1/studies/{acc}.json"
-        withdrawn = entry.state(cat.today) is StudyState.WITHDRAWN
-        # a lookup per dataset, not a scan of every thumbnail of the site per study
-        thumbs = repr(sorted((ds.id, ctx.thumbs.get((acc, ds.id))) for ds in entry.study.datasets))
-        steps.append(
-            Step(
-                id=f"api:study:{acc}",
-                outputs=(out,),
-                digest=digest_of(
-                    site,
-                    entry.source_digest,
-                    withdrawn,
-                    thumbs,
-                    ctx.versions_digest(acc),
-                    date_modified(ctx, entry),
-                ),
-                make=lambda entry=entry, out=out, withdrawn=withdrawn: StepResult(
-                    files={
-                        out: dumps_json(
-                            checked(WithdrawnRecord, withdrawn_record(ctx, entry))
-                            if withdrawn
-                            else checked(StudyRecord, full_record(ctx, entry)),
-                            pretty=True,
-                        )
-                    }
-                ),
-            )
-        )
+    if studies:
+        steps += [api_study_step(ctx, entry) for entry in cat.visible()]
     schemas = schema_documents(ctx.site.base_url)
     outputs = tuple(f"api/v1/schema/{name}.json" for name in sorted(schemas))
     steps.append(
@@ -251,3 +230,34 @@ def api_steps(ctx: RenderContext) -> list[Step]:
         )
     )
     return steps
+
+
+def api_study_step(ctx: RenderContext, entry: StudyEntry) -> Step:
+    """The record of one visible study (a tombstone once withdrawn)."""
+    acc = entry.study.accession
+    out = f"api/v1/studies/{acc}.json"
+    withdrawn = entry.state(ctx.catalogue.today) is StudyState.WITHDRAWN
+    # a lookup per dataset, not a scan of every thumbnail of the site per study
+    thumbs = repr(sorted((ds.id, ctx.thumbs.get((acc, ds.id))) for ds in entry.study.datasets))
+    return Step(
+        id=f"api:study:{acc}",
+        outputs=(out,),
+        digest=digest_of(
+            _api_digest(ctx),
+            entry.source_digest,
+            withdrawn,
+            thumbs,
+            ctx.versions_digest(acc),
+            date_modified(ctx, entry),
+        ),
+        make=lambda: StepResult(
+            files={
+                out: dumps_json(
+                    checked(WithdrawnRecord, withdrawn_record(ctx, entry))
+                    if withdrawn
+                    else checked(StudyRecord, full_record(ctx, entry)),
+                    pretty=True,
+                )
+            }
+        ),
+    )

@@ -324,35 +324,32 @@ def cite_styles(ctx: RenderContext, entry: StudyEntry) -> list[tuple[str, str]]:
 
 
 def citation_steps(ctx: RenderContext) -> list[Step]:
-    steps = []
-    for entry in ctx.catalogue.public():
-        acc = entry.study.accession
-        paths = citation_files(acc)
-        bib, ris_path = paths["BibTeX"], paths["RIS"]
-        csl, datacite = paths["CSL-JSON"], paths["DataCite XML"]
-        steps.append(
-            Step(
-                id=f"citation:{acc}",
-                outputs=(bib, ris_path, csl, datacite),
-                digest=digest_of(
-                    CITATION_VERSION,
-                    ctx.site_digest,
-                    entry.source_digest,
-                    date_modified(ctx, entry),
-                ),
-                make=lambda entry=entry, bib=bib, ris_path=ris_path, csl=csl, dc=datacite: (
-                    StepResult(
-                        files={
-                            bib: bibtex(ctx, entry).encode("utf-8"),
-                            ris_path: ris(ctx, entry).encode("utf-8"),
-                            csl: (
-                                json.dumps([csl_item(ctx, entry)], indent=2, ensure_ascii=False)
-                                + "\n"
-                            ).encode("utf-8"),
-                            dc: datacite_xml(ctx, entry),
-                        }
-                    )
-                ),
-            )
-        )
-    return steps
+    return [citation_step(ctx, entry) for entry in ctx.catalogue.public()]
+
+
+def citation_step(ctx: RenderContext, entry: StudyEntry) -> Step:
+    """The four citation files of one public study."""
+    acc = entry.study.accession
+    paths = citation_files(acc)
+    bib, ris_path = paths["BibTeX"], paths["RIS"]
+    csl, datacite = paths["CSL-JSON"], paths["DataCite XML"]
+    return Step(
+        id=f"citation:{acc}",
+        outputs=(bib, ris_path, csl, datacite),
+        digest=digest_of(
+            CITATION_VERSION,
+            ctx.site_digest,
+            entry.source_digest,
+            date_modified(ctx, entry),
+        ),
+        make=lambda: StepResult(
+            files={
+                bib: bibtex(ctx, entry).encode("utf-8"),
+                ris_path: ris(ctx, entry).encode("utf-8"),
+                csl: (
+                    json.dumps([csl_item(ctx, entry)], indent=2, ensure_ascii=False) + "\n"
+                ).encode("utf-8"),
+                datacite: datacite_xml(ctx, entry),
+            }
+        ),
+    )

@@ -179,33 +179,40 @@ def croissant(ctx: RenderContext, entry: StudyEntry, content: Path) -> dict[str,
     }
 
 
-def croissant_steps(ctx: RenderContext, content: Path) -> list[Step]:
+def croissant_steps(ctx: RenderContext, content: Path, studies: bool = True) -> list[Step]:
+    """The AI-ready page, and with ``studies`` each AI-ready study's Croissant file (the
+    builder plans those with the rest of each study's steps: ``pipeline/groups.py``)."""
     steps = [ai_ready_page_step(ctx)]
-    for entry in ctx.catalogue.public():
-        if not is_ai_ready(entry):
-            continue
-        out = croissant_path(entry.study.accession)
-        steps.append(
-            Step(
-                id=f"croissant:{entry.study.accession}",
-                outputs=(out,),
-                digest=digest_of(
-                    CROISSANT_VERSION,
-                    ctx.site_digest,
-                    entry.source_digest,
-                    ctx.versions_digest(entry.study.accession),
-                ),
-                make=lambda entry=entry, out=out: StepResult(
-                    files={
-                        out: (
-                            json.dumps(croissant(ctx, entry, content), indent=1, ensure_ascii=False)
-                            + "\n"
-                        ).encode("utf-8")
-                    }
-                ),
-            )
-        )
+    if studies:
+        steps += [s for e in ctx.catalogue.public() for s in croissant_study_steps(ctx, content, e)]
     return steps
+
+
+def croissant_study_steps(ctx: RenderContext, content: Path, entry: StudyEntry) -> list[Step]:
+    """The Croissant file of one public study, if it is AI-ready (else none)."""
+    if not is_ai_ready(entry):
+        return []
+    out = croissant_path(entry.study.accession)
+    return [
+        Step(
+            id=f"croissant:{entry.study.accession}",
+            outputs=(out,),
+            digest=digest_of(
+                CROISSANT_VERSION,
+                ctx.site_digest,
+                entry.source_digest,
+                ctx.versions_digest(entry.study.accession),
+            ),
+            make=lambda: StepResult(
+                files={
+                    out: (
+                        json.dumps(croissant(ctx, entry, content), indent=1, ensure_ascii=False)
+                        + "\n"
+                    ).encode("utf-8")
+                }
+            ),
+        )
+    ]
 
 
 AI_READY_PAGE = "collections/ai-ready/index.html"

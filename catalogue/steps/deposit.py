@@ -133,7 +133,13 @@ def deposit_steps(ctx: RenderContext) -> list[Step]:
         return StepResult(files={"deposit/index.html": html.encode("utf-8")})
 
     return [
-        Step(id="page:deposit", outputs=("deposit/index.html",), digest=digest, make=page),
+        # the page shows the site's header and footer: every setting, not only the form's
+        Step(
+            id="page:deposit",
+            outputs=("deposit/index.html",),
+            digest=digest_of(digest, ctx.site_digest),
+            make=page,
+        ),
         Step(
             id="deposit:form",
             outputs=("deposit/form.json",),

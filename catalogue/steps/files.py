@@ -1069,56 +1069,65 @@ def file_steps(ctx: RenderContext, content: Path) -> list[Step]:
     """One streaming step per dataset with a manifest, and one per study of several
     datasets for its lists (those of a study of one dataset are that dataset's lists,
     written by its step: the 1.3-million-file study's rows are read once, not twice)."""
-    steps: list[Step] = []
-    base_digest = digest_of(
-        FILES_VERSION,
-        ctx.templates_digest,
-        ctx.site.model_dump(mode="json"),
-        PAGE_ROWS,
-        CHUNK_ROWS,
+    return [s for e in ctx.catalogue.public() for s in study_file_steps(ctx, content, e)]
+
+
+def _files_digest(ctx: RenderContext) -> str:
+    return ctx.once(
+        "files-digest",
+        lambda: digest_of(
+            FILES_VERSION,
+            ctx.templates_digest,
+            ctx.site.model_dump(mode="json"),
+            PAGE_ROWS,
+            CHUNK_ROWS,
+        ),
     )
-    for entry in ctx.catalogue.public():
-        acc = entry.study.accession
-        datasets = [
-            (ds, summary, content / entry.folder / ds.files)
-            for ds in entry.study.datasets
-            if (summary := entry.manifests.get(ds.id)) is not None and ds.files is not None
-        ]
-        # a study of one dataset has the lists of that dataset: one step writes both
-        single = len(datasets) == 1
-        study_lists = [f"studies/{acc}/files/{n}" for n in LISTS]
-        for ds, summary, manifest in datasets:
-            outputs = dataset_outputs(acc, ds, summary, bool(previews_of(ctx, acc)))
-            steps.append(
-                Step(
-                    id=f"files:{acc}:{ds.id}",
-                    outputs=tuple(outputs + (study_lists if single else [])),
-                    digest=digest_of(
-                        base_digest,
-                        summary.digest,
-                        ds.model_dump(mode="json"),
-                        entry.study.title,
-                        ctx.local_extras(acc),
-                    ),
-                    make=partial(
-                        _write_dataset, ctx, entry, ds, summary, manifest, study_lists=single
-                    ),
-                    streams=True,
-                )
+
+
+def study_file_steps(ctx: RenderContext, content: Path, entry: StudyEntry) -> list[Step]:
+    """The file-table steps of one public study (see ``file_steps``)."""
+    steps: list[Step] = []
+    base_digest = _files_digest(ctx)
+    acc = entry.study.accession
+    datasets = [
+        (ds, summary, content / entry.folder / ds.files)
+        for ds in entry.study.datasets
+        if (summary := entry.manifests.get(ds.id)) is not None and ds.files is not None
+    ]
+    # a study of one dataset has the lists of that dataset: one step writes both
+    single = len(datasets) == 1
+    study_lists = [f"studies/{acc}/files/{n}" for n in LISTS]
+    for ds, summary, manifest in datasets:
+        outputs = dataset_outputs(acc, ds, summary, bool(previews_of(ctx, acc)))
+        steps.append(
+            Step(
+                id=f"files:{acc}:{ds.id}",
+                outputs=tuple(outputs + (study_lists if single else [])),
+                digest=digest_of(
+                    base_digest,
+                    summary.digest,
+                    ds.model_dump(mode="json"),
+                    entry.study.title,
+                    ctx.local_extras(acc),
+                ),
+                make=partial(_write_dataset, ctx, entry, ds, summary, manifest, study_lists=single),
+                streams=True,
             )
-        if len(datasets) > 1:
-            manifests = [(manifest, summary.count) for _, summary, manifest in datasets]
-            steps.append(
-                Step(
-                    id=f"files:{acc}",
-                    outputs=tuple(study_lists),
-                    digest=digest_of(base_digest, [m.digest for m in entry.manifests.values()]),
-                    make=lambda open_output, entry=entry, manifests=manifests: _write_study_lists(
-                        ctx, entry, manifests, open_output
-                    ),
-                    streams=True,
-                )
+        )
+    if len(datasets) > 1:
+        manifests = [(manifest, summary.count) for _, summary, manifest in datasets]
+        steps.append(
+            Step(
+                id=f"files:{acc}",
+                outputs=tuple(study_lists),
+                digest=digest_of(base_digest, [m.digest for m in entry.manifests.values()]),
+                make=lambda open_output, entry=entry, manifests=manifests: _write_study_lists(
+                    ctx, entry, manifests, open_output
+                ),
+                streams=True,
             )
+        )
     return steps
 
 

@@ -193,23 +193,21 @@ def crate_bytes(doc: dict[str, Any]) -> bytes:
 
 
 def ro_crate_steps(ctx: RenderContext, content: Path) -> list[Step]:
-    steps = []
-    for entry in ctx.catalogue.public():
-        out = crate_path(entry.study.accession)
-        steps.append(
-            Step(
-                id=f"ro-crate:{entry.study.accession}",
-                outputs=(out,),
-                digest=digest_of(
-                    RO_CRATE_VERSION,
-                    FILE_LIMIT,
-                    ctx.site_digest,
-                    entry.source_digest,
-                    date_modified(ctx, entry),
-                ),
-                make=lambda entry=entry, out=out: StepResult(
-                    files={out: crate_bytes(crate(ctx, entry, content))}
-                ),
-            )
-        )
-    return steps
+    return [ro_crate_step(ctx, content, entry) for entry in ctx.catalogue.public()]
+
+
+def ro_crate_step(ctx: RenderContext, content: Path, entry: StudyEntry) -> Step:
+    """The RO-Crate metadata file of one public study."""
+    out = crate_path(entry.study.accession)
+    return Step(
+        id=f"ro-crate:{entry.study.accession}",
+        outputs=(out,),
+        digest=digest_of(
+            RO_CRATE_VERSION,
+            FILE_LIMIT,
+            ctx.site_digest,
+            entry.source_digest,
+            date_modified(ctx, entry),
+        ),
+        make=lambda: StepResult(files={out: crate_bytes(crate(ctx, entry, content))}),
+    )

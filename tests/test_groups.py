@@ -1,0 +1,101 @@
+"""Study groups: an edit plans the edited study's steps again, not every study's, and the
+site is still byte for byte what a clean build writes (catalogue/pipeline/groups.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from catalogue.pipeline import groups
+from catalogue.pipeline.builder import BuildOptions, run_build
+from catalogue.pipeline.plan import PlanError
+
+from .conftest import TODAY, build_site, copy_root, tree_digest
+
+
+@pytest.fixture
+def planned(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The accessions whose group was planned (not taken from the previous build)."""
+    monkeypatch.setenv(groups.CHECK, "0")  # the check plans reused groups too
+    seen: list[str] = []
+    real = groups.study_group
+
+    def spy(ctx, content, entry):  # type: ignore[no-untyped-def]
+        seen.append(entry.study.accession)
+        return real(ctx, content, entry)
+
+    monkeypatch.setattr(groups, "study_group", spy)
+    return seen
+
+
+def _edit(content: Path, accession: str, old: str, new: str) -> None:
+    path = content / "studies" / accession / "study.yaml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def _same_as_clean(content: Path, out: Path, tmp_path: Path, today: dt.date = TODAY) -> None:
+    clean = tmp_path / "clean"
+    build_site(content, clean, today=today, clean=True)
+    assert tree_digest(out) == tree_digest(clean)
+
+
+def test_an_edit_plans_only_the_edited_study(tmp_path: Path, planned: list[str]):
+    content = copy_root(tmp_path, "lifecycle")
+    out = tmp_path / "build"
+    build_site(content, out)
+    assert sorted(planned) == ["S-BIAD1", "S-BIAD3"]  # public and withdrawn; not embargoed
+    planned.clear()
+    _edit(content, "S-BIAD1", "Fluorescence images", "Fluorescent images")
+    build_site(content, out)
+    assert planned == ["S-BIAD1"]
+    page = (out / "studies" / "S-BIAD1" / "index.html").read_text()
+    assert "Fluorescent images" in page
+    planned.clear()
+    _same_as_clean(content, out, tmp_path)
+    assert sorted(planned) == ["S-BIAD1", "S-BIAD3"]  # --clean plans everything
+
+
+def test_a_site_setting_plans_every_study(tmp_path: Path, planned: list[str]):
+    content = copy_root(tmp_path, "lifecycle")
+    out = tmp_path / "build"
+    build_site(content, out)
+    planned.clear()
+    site = content / "site.yaml"
+    site.write_text(site.read_text().replace("Lifecycle test archive", "Lifecycle archive"))
+    build_site(content, out)
+    assert sorted(planned) == ["S-BIAD1", "S-BIAD3"]
+    assert "Lifecycle archive" in (out / "studies" / "S-BIAD3" / "index.html").read_text()
+    _same_as_clean(content, out, tmp_path)
+
+
+def test_a_release_day_plans_the_released_study(tmp_path: Path, planned: list[str]):
+    content = copy_root(tmp_path, "lifecycle")
+    out = tmp_path / "build"
+    build_site(content, out)
+    assert not (out / "studies" / "S-BIAD6").exists()  # under embargo until 2026-12-01
+    planned.clear()
+    release = dt.date(2026, 12, 1)
+    build_site(content, out, today=release)
+    assert planned == ["S-BIAD6"]
+    assert (out / "studies" / "S-BIAD6" / "index.html").is_file()
+    _same_as_clean(content, out, tmp_path, today=release)
+
+
+def test_a_group_key_that_misses_an_input_stops_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The check the suite runs under: a key blind to the study's sources would reuse an
+    edited study's old page; planning the reused group anyway catches it."""
+    monkeypatch.setenv(groups.CHECK, "1")
+    monkeypatch.setattr(groups, "study_key", lambda ctx, shared, entry: entry.study.accession)
+    content = copy_root(tmp_path, "lifecycle")
+    out = tmp_path / "build"
+    build_site(content, out)
+    _edit(content, "S-BIAD1", "Fluorescence images", "Fluorescent images")
+    options = BuildOptions(content=content, out=out, today=TODAY)
+    with pytest.raises(PlanError, match="the steps of S-BIAD1 were reused"):
+        run_build(options, echo=lambda message: None)
