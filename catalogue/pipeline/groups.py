@@ -49,10 +49,11 @@ def study_group(ctx: RenderContext, content: Path, entry: StudyEntry) -> list[St
     return steps
 
 
-def shared_key(ctx: RenderContext, content: Path, code: str) -> str:
+def shared_key(ctx: RenderContext, code: str) -> str:
     """What every group's steps read of the site: the code and libraries (step versions,
-    page sizes), the templates, the settings, the ontology data and the content folder
-    the file tables read manifests from."""
+    page sizes), the templates, the settings and the ontology data. Not the content
+    folder's path: the keys are in the build state, whose bytes must not depend on how
+    --content was spelt (and the steps' digests do not either)."""
     return digest_of(
         GROUPS_VERSION,
         code,
@@ -60,7 +61,6 @@ def shared_key(ctx: RenderContext, content: Path, code: str) -> str:
         ctx.site_digest,
         ctx.root,
         data_digest(),
-        str(content),
     )
 
 
@@ -115,7 +115,7 @@ def plan_groups(
 ) -> list[Step]:
     """The steps of every study's group, planned or (``reuse``: the previous files are all
     still there) taken from ``old``; the groups' keys are recorded in ``new``."""
-    shared = shared_key(ctx, content, code)
+    shared = shared_key(ctx, code)
     check = os.environ.get(CHECK) == "1"
     steps: list[Step] = []
     for entry in entries:
