@@ -99,3 +99,36 @@ def test_a_group_key_that_misses_an_input_stops_the_build(
     options = BuildOptions(content=content, out=out, today=TODAY)
     with pytest.raises(PlanError, match="the steps of S-BIAD1 were reused"):
         run_build(options, echo=lambda message: None)
+
+
+def test_a_description_edit_renders_no_listing_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """What a card, the home page, the statistics and the bulk tables show of a study is
+    in its summary, kept between builds: a description is in none, so its edit renders
+    the study's own page and records, and no list (home, browse, stats, feed)."""
+    from catalogue.steps import pages
+
+    rendered: list[str] = []
+    real = pages._render
+
+    def spy(ctx, template, out, **values):  # type: ignore[no-untyped-def]
+        rendered.append(out)
+        return real(ctx, template, out, **values)
+
+    monkeypatch.setattr(pages, "_render", spy)
+    content = copy_root(tmp_path, "lifecycle")
+    out = tmp_path / "build"
+    build_site(content, out, jobs=1)
+    assert "index.html" in rendered and "studies/S-BIAD1/index.html" in rendered
+    rendered.clear()
+    _edit(content, "S-BIAD1", "Fluorescence images", "Fluorescent images")
+    messages = build_site(content, out, jobs=1)
+    assert rendered == ["studies/S-BIAD1/index.html"]
+    assert any("build: pages 1 written" in m for m in messages), messages
+    rendered.clear()
+    _edit(content, "S-BIAD1", "title: Worm fluorescence", "title: Nematode fluorescence")
+    build_site(content, out, jobs=1)
+    assert "index.html" in rendered  # the title is on its card
+    assert "Nematode fluorescence" in (out / "index.html").read_text()
+    _same_as_clean(content, out, tmp_path)

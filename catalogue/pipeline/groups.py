@@ -7,12 +7,14 @@ digest of everything the digests of its steps are made of (the study's sources, 
 thumbnails, versions and local images, and the site-wide values those steps share). When
 the key equals the previous build's and the previous steps are all on record, the group
 is not planned: its steps are taken from the build state as they were, with their digests
-and outputs, and the runner reuses them like any unchanged step.
+and outputs, and the runner reuses them like any unchanged step. The study's summary (what
+the listing pages, statistics and bulk tables need of it: ``steps/summaries.py``) is kept
+beside the key and reused the same way.
 
 The risk is a key that misses an input of some step: the group would then be reused when
 one of its outputs should change. ``CATALOGUE_CHECK_GROUPS=1`` (the test suite sets it)
-plans every reused group anyway and stops the build when the planned steps differ from
-the reused ones, naming the study.
+plans every reused group anyway (and makes every kept summary again) and stops the build
+when the planned steps differ from the reused ones, naming the study.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from catalogue.steps.croissant import croissant_study_steps
 from catalogue.steps.files import study_file_steps
 from catalogue.steps.pages import study_step
 from catalogue.steps.ro_crate import ro_crate_step
+from catalogue.steps.summaries import study_summary
 
 # bump when a group's steps come to read something the keys below do not cover
 GROUPS_VERSION = "1"
@@ -114,7 +117,8 @@ def plan_groups(
     reuse: bool,
 ) -> list[Step]:
     """The steps of every study's group, planned or (``reuse``: the previous files are all
-    still there) taken from ``old``; the groups' keys are recorded in ``new``."""
+    still there) taken from ``old``; the groups' keys and the public studies' summaries
+    are recorded in ``new`` (and the summaries given to ``ctx``)."""
     shared = shared_key(ctx, code)
     check = os.environ.get(CHECK) == "1"
     steps: list[Step] = []
@@ -133,8 +137,19 @@ def plan_groups(
                     "(catalogue/pipeline/groups.py)"
                 )
             group = reused
+            kept = before[2] if before is not None else None
+            if kept is not None:
+                if check and study_summary(ctx, entry) != kept:
+                    raise PlanError(
+                        f"the summary of {acc} was kept from the previous build although "
+                        "making it gives other values: the group key misses an input "
+                        "(catalogue/pipeline/groups.py)"
+                    )
+                ctx.summaries[acc] = kept
         else:
             group = study_group(ctx, content, entry)
-        new.groups[acc] = [key, [s.id for s in group]]
+        public = entry.state(ctx.catalogue.today) is StudyState.PUBLIC
+        summary = ctx.summary_of(entry) if public else None
+        new.groups[acc] = [key, [s.id for s in group], summary]
         steps += group
     return steps

@@ -29,7 +29,8 @@ class BuildState:
     steps: dict[str, StepRecord] = field(default_factory=dict)
     # source file identity cache: relative path -> [size, mtime_ns, sha256]
     sources: dict[str, list[Any]] = field(default_factory=dict)
-    # study groups (pipeline/groups.py): accession -> [group key, its step ids]
+    # study groups (pipeline/groups.py): accession -> [group key, its step ids, the
+    # study's summary (steps/summaries.py) or None when it is not public]
     groups: dict[str, list[Any]] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
@@ -77,10 +78,10 @@ def load_state(out: Path) -> tuple[BuildState, str | None]:
         if not all(type(r.outputs) is list and type(r.warnings) is list for r in steps.values()):
             raise TypeError("outputs and warnings must be lists")
         # a state written before study groups has none: every group is planned
-        groups = {
-            str(acc): [str(key), [str(i) for i in ids]]
-            for acc, (key, ids) in dict(data.get("groups", {})).items()
-        }
+        groups: dict[str, list[Any]] = {}
+        for acc, (key, ids, *summary) in dict(data.get("groups", {})).items():
+            kept = dict(summary[0]) if summary and summary[0] else None
+            groups[str(acc)] = [str(key), [str(i) for i in ids], kept]
     except (TypeError, ValueError):
         return BuildState(), "previous build state unreadable"
     return (

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 from catalogue.model import StudyEntry
 from catalogue.pipeline.plan import Step, StepResult, digest_of
-from catalogue.steps.context import RenderContext, browse_values, latest_first
+from catalogue.steps.context import RenderContext, latest_first
 
 PAGE_SIZE = 100
 ORDERS: dict[str, tuple[str, str]] = {
@@ -129,7 +129,8 @@ def _pages(
 def browse_steps(ctx: RenderContext, site_digest: str) -> list[Step]:
     public = ctx.catalogue.public()
     base = digest_of("browse-2", site_digest)
-    cards = {e.study.accession: card_digest(ctx, e) for e in public}
+    cards = {e.study.accession: ctx.summary_of(e)["card"] for e in public}
+    newest = ctx.newest
     sorts = [(order, label, order_url(ctx, order)) for order, (_, label) in ORDERS.items()]
     kinds = [(kind, label, f"{ctx.root}/browse/{kind}/") for kind, label in KINDS.items()]
     steps: list[Step] = []
@@ -138,7 +139,7 @@ def browse_steps(ctx: RenderContext, site_digest: str) -> list[Step]:
             ctx,
             "page:browse" if order == "newest" else f"page:browse:{order}",
             order_folder(order),
-            sorted_by(order, public),
+            sorted_by(order, newest),
             base,
             {
                 "heading": "All studies",
@@ -153,9 +154,10 @@ def browse_steps(ctx: RenderContext, site_digest: str) -> list[Step]:
         )
     slugs = ctx.browse_slugs
     for kind, label in KINDS.items():
+        # filled in the newest-first order, so each list is in the order its pages show
         by_value: dict[str, list[StudyEntry]] = {}
-        for entry in public:
-            for value in browse_values(ctx.site, kind, entry):
+        for entry in newest:
+            for value in ctx.summary_of(entry)["browse"][kind]:
                 by_value.setdefault(value, []).append(entry)
         listing = sorted(by_value.items(), key=lambda kv: (-len(kv[1]), kv[0].casefold()))
         index_out = f"browse/{kind}/index.html"
@@ -167,7 +169,7 @@ def browse_steps(ctx: RenderContext, site_digest: str) -> list[Step]:
                 ctx,
                 f"page:browse:{kind}:{slug}",
                 f"browse/{kind}/{slug}/",
-                latest_first(tuple(entries)),
+                entries,
                 base,
                 {
                     "heading": f"{label}: {value}",

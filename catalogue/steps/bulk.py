@@ -410,7 +410,7 @@ def _write_files(
     return StepResult(files={}, info={"rows": writer.rows})
 
 
-def _rows_input(entry: StudyEntry) -> list[object]:
+def rows_input(entry: StudyEntry) -> list[object]:
     """What a study's rows of the files table are made of (``file_tables``): its datasets'
     manifests, not its text, so a description edit re-encodes no part."""
     return [
@@ -568,22 +568,27 @@ def bulk_steps(ctx: RenderContext, content: Path, site: Path | None = None) -> l
     with_csv = total <= CSV_FILE_LIMIT
     base = digest_of(BULK_VERSION, ROW_GROUP, ctx.site.model_dump(mode="json"))
     # what the rows show (no description): a description edit does not rewrite the table
-    rows = [study_row(ctx, e) for e in public]
+    # (the rows themselves are made when the table is written)
+    rows = [ctx.summary_of(e)["row"] for e in public]
     studies_digest = digest_of(base, with_csv, rows)
     steps = [
         Step(
             id="bulk:studies",
             outputs=("api/v1/studies.parquet", *(["api/v1/studies.csv"] if with_csv else [])),
             digest=studies_digest,
-            make=lambda: _studies(rows, with_csv),
+            make=lambda: _studies([study_row(ctx, e) for e in public], with_csv),
         )
     ]
     # a part's rows: the manifests' bytes and the study metadata they carry (dataset ids,
     # files); its bytes: the columns and the Parquet writer
-    attributes = attribute_columns(public)
+    seen: dict[str, str] = {}  # attribute_columns(public), from the summaries
+    for e in public:
+        for folded, name in ctx.summary_of(e)["columns"]:
+            seen.setdefault(folded, name)
+    attributes = list(seen.values())
     parts_base = digest_of(base, with_csv, attributes, _pyarrow_version())
     parts = [
-        (digest_of(parts_base, [_rows_input(e) for e in part]), part)
+        (digest_of(parts_base, [ctx.summary_of(e)["rows"] for e in part]), part)
         for part in table_parts(public)
     ]
     csv_path = "api/v1/files.csv" if with_csv else None
@@ -612,7 +617,7 @@ def bulk_steps(ctx: RenderContext, content: Path, site: Path | None = None) -> l
                 Step(
                     id=f"bulk:files:{entry.study.accession}",
                     outputs=(out,),
-                    digest=digest_of(base, _rows_input(entry)),
+                    digest=digest_of(base, rows_input(entry)),
                     make=lambda open_output, entry=entry, out=out: _write_files(
                         ctx, content, [entry], out, None, open_output
                     ),

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlparse
 
 import jinja2
@@ -53,6 +53,9 @@ class RenderContext:
 
     # values computed once per build by the step factories (see ``once``)
     _memo: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+    # accession -> what the site-wide steps need of the study (steps/summaries.py): kept
+    # from the previous build by the builder (pipeline/groups.py), else made when asked
+    summaries: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
 
     def once(self, key: str, make: Callable[[], T]) -> T:
         """``make()``, computed on the first call with ``key`` only: for what every study's
@@ -60,6 +63,21 @@ class RenderContext:
         if key not in self._memo:
             self._memo[key] = make()
         return cast(T, self._memo[key])
+
+    def summary_of(self, entry: StudyEntry) -> dict[str, Any]:
+        """The study's summary (``steps/summaries.py``)."""
+        acc = entry.study.accession
+        found = self.summaries.get(acc)
+        if found is None:
+            from catalogue.steps.summaries import study_summary
+
+            found = self.summaries[acc] = study_summary(self, entry)
+        return found
+
+    @cached_property
+    def newest(self) -> list[StudyEntry]:
+        """The public studies, latest release first: the order of most lists."""
+        return latest_first(self.catalogue.public())
 
     @cached_property
     def _local_by_study(
@@ -151,7 +169,7 @@ class RenderContext:
         out: dict[str, dict[str, str]] = {}
         public = self.catalogue.public()
         for kind in BROWSE_KINDS:
-            values = sorted({v for e in public for v in browse_values(self.site, kind, e)})
+            values = sorted({v for e in public for v in self.summary_of(e)["browse"][kind]})
             taken: set[str] = set()
             slugs: dict[str, str] = {}
             for value in values:

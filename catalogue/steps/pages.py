@@ -13,10 +13,10 @@ from catalogue.model import StudyEntry, StudyState
 from catalogue.ontology import data_digest
 from catalogue.pipeline.plan import Step, StepResult, digest_of
 from catalogue.steps.browse import browse_steps
-from catalogue.steps.context import RenderContext, latest_first
+from catalogue.steps.context import RenderContext
 from catalogue.steps.files import download_commands
 from catalogue.steps.linked_data import data_catalog, study_page_values
-from catalogue.steps.stats import statistics, totals
+from catalogue.steps.stats import statistics_of, totals
 
 PAGE_VERSION = "1"
 
@@ -35,10 +35,6 @@ def _site_digest(ctx: RenderContext) -> str:
             PAGE_VERSION, ctx.templates_digest, ctx.site.model_dump(mode="json"), data_digest()
         ),
     )
-
-
-def _summary(entry: StudyEntry) -> list[object]:
-    return [entry.study.accession, entry.source_digest]
 
 
 def study_step(ctx: RenderContext, entry: StudyEntry) -> Step:
@@ -75,15 +71,26 @@ def study_step(ctx: RenderContext, entry: StudyEntry) -> Step:
 
 def listing_steps(ctx: RenderContext) -> list[Step]:
     public = ctx.catalogue.public()
-    ordered = latest_first(public)
+    ordered = ctx.newest
+    summaries = [ctx.summary_of(e) for e in public]
+    counts = totals(summaries)
+    stats = statistics_of(ctx)
+    growth = stats["growth"] if len(public) > 1 else None
+    latest = ordered[:8]
+    ai_ready = sum(1 for e in public if e.study.ai_ready)
+    collections = sorted(Counter(s["collection"] for s in summaries).items())
+    # what the home page shows, so that an edit of what it does not show (a description,
+    # an older study's title) does not render it again
     base = digest_of(
         _site_digest(ctx),
-        [_summary(e) for e in ordered],
-        [repr(ctx.cover_of(e)) for e in ordered],
+        counts,
+        [ctx.summary_of(e)["card"] for e in latest],
+        ai_ready,
+        growth,
+        collections,
+        ctx.browse_slugs.get("collection", {}),
     )
     steps: list[Step] = []
-    counts = totals(public)
-    collections = Counter(e.study.collection for e in public)
     steps.append(
         Step(
             id="page:home",
@@ -94,11 +101,11 @@ def listing_steps(ctx: RenderContext) -> list[Step]:
                 "home.html",
                 "index.html",
                 counts=counts,
-                latest=ordered[:8],
-                growth_svg=growth_chart(statistics(public)["growth"]) if len(public) > 1 else "",
+                latest=latest,
+                growth_svg=growth_chart(growth) if growth is not None else "",
                 linked_data=data_catalog(ctx),
-                ai_ready=sum(1 for e in public if e.study.ai_ready),
-                collections=sorted(collections.items()),
+                ai_ready=ai_ready,
+                collections=collections,
             ),
         )
     )

@@ -15,7 +15,8 @@ from catalogue.model import StudyEntry
 from catalogue.pipeline.output import dumps_json
 from catalogue.pipeline.plan import Step, StepResult, digest_of
 from catalogue.render import plain_text
-from catalogue.steps.context import RenderContext, latest_first
+from catalogue.steps.context import RenderContext
+from catalogue.steps.summaries import Summary
 
 FEED_ENTRIES = 50
 STATS_VERSION = "1"
@@ -59,35 +60,41 @@ def feed_bytes(ctx: RenderContext, entries: list[StudyEntry]) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def totals(entries: tuple[StudyEntry, ...]) -> dict[str, int]:
-    """The archive in four numbers (home page, stats page, stats.json)."""
+def totals(summaries: list[Summary]) -> dict[str, int]:
+    """The archive in four numbers (home page, stats page, stats.json), from the public
+    studies' summaries (``steps/summaries.py``)."""
     return {
-        "studies": len(entries),
-        "datasets": sum(len(e.study.datasets) for e in entries),
-        "files": sum(m.count for e in entries for m in e.manifests.values()),
-        "bytes": sum(m.total_size for e in entries for m in e.manifests.values()),
+        "studies": len(summaries),
+        "datasets": sum(s["datasets"] for s in summaries),
+        "files": sum(s["files"] for s in summaries),
+        "bytes": sum(s["bytes"] for s in summaries),
     }
 
 
-def statistics(entries: tuple[StudyEntry, ...]) -> dict[str, Any]:
+def statistics_of(ctx: RenderContext) -> dict[str, Any]:
+    """``statistics`` of the public studies, once a build (home and stats pages)."""
+    public = ctx.catalogue.public()
+    return ctx.once("statistics", lambda: statistics([ctx.summary_of(e) for e in public]))
+
+
+def statistics(summaries: list[Summary]) -> dict[str, Any]:
     """Counts a reader of the stats page or a machine client wants, all sorted."""
-    years: Counter[int] = Counter(e.study.release_date.year for e in entries)
-    organisms: Counter[str] = Counter(o.label for e in entries for o in e.study.organisms)
-    methods: Counter[str] = Counter(m.label for e in entries for m in e.study.imaging_methods)
-    licences: Counter[str] = Counter(e.study.license for e in entries)
-    collections: Counter[str] = Counter(e.study.collection for e in entries)
+    years: Counter[int] = Counter(s["year"] for s in summaries)
+    organisms: Counter[str] = Counter(o for s in summaries for o in s["organisms"])
+    methods: Counter[str] = Counter(m for s in summaries for m in s["methods"])
+    licences: Counter[str] = Counter(s["license"] for s in summaries)
+    collections: Counter[str] = Counter(s["collection"] for s in summaries)
     formats: Counter[str] = Counter()
-    for e in entries:
-        for m in e.manifests.values():
-            for fmt, n in m.formats:
-                formats[fmt] += n
+    for s in summaries:
+        for fmt, n in s["formats"]:
+            formats[fmt] += n
     growth = []
     total = 0
     for year in sorted(years):
         total += years[year]
         growth.append({"year": year, "released": years[year], "total": total})
     return {
-        **totals(entries),
+        **totals(summaries),
         "growth": growth,
         "organisms": _ranked(organisms),
         "imaging_methods": _ranked(methods),
@@ -108,10 +115,9 @@ def _ranked(counter: Counter[str]) -> list[dict[str, Any]]:
 
 
 def stats_steps(ctx: RenderContext) -> list[Step]:
-    public = ctx.catalogue.public()
-    ordered = latest_first(public)[:FEED_ENTRIES]
+    ordered = ctx.newest[:FEED_ENTRIES]
     site = digest_of(STATS_VERSION, ctx.templates_digest, ctx.site_digest)
-    stats = statistics(public)
+    stats = statistics_of(ctx)
     # each output depends on what it shows only: the counts (computed while planning,
     # cheap) for the statistics, the newest studies' records for the feed; so an edit of
     # an older study's text re-renders neither

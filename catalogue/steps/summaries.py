@@ -1,0 +1,59 @@
+"""What the site-wide steps need of each study, made once and kept between builds.
+
+The listing pages, statistics and bulk tables are planned from every public study: at
+10,000 studies computing each one's card digest, browse values, bulk-table row and
+counts was about two seconds of every one-study edit. A *summary* holds those values as
+plain JSON; the builder keeps it in the build state beside the study's group key
+(``pipeline/groups.py``) and gives it back, without computing it, while that key is
+unchanged (the key covers everything a summary is made of: the study's sources, state,
+thumbnails and versions, the settings, templates and code). ``CATALOGUE_CHECK_GROUPS=1``
+computes a kept summary again and stops the build when it differs.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from catalogue.model import StudyEntry
+from catalogue.pipeline.plan import digest_of
+from catalogue.steps.context import BROWSE_KINDS, RenderContext, browse_values
+
+Summary = dict[str, Any]
+
+
+def study_summary(ctx: RenderContext, entry: StudyEntry) -> Summary:
+    """The summary of a study, as JSON gives it back (lists, not tuples), so that a kept
+    summary and a fresh one compare equal."""
+    from catalogue.steps.browse import card_digest
+    from catalogue.steps.bulk import rows_input, study_row, table_column
+
+    s = entry.study
+    formats: dict[str, int] = {}
+    for m in entry.manifests.values():
+        for fmt, n in m.formats:
+            formats[fmt] = formats.get(fmt, 0) + n
+    columns = [
+        [c.casefold(), table_column(c)]
+        for ds in s.datasets
+        if (summary := entry.manifests.get(ds.id)) is not None
+        for c in summary.columns
+    ]
+    made = {
+        "card": card_digest(ctx, entry),
+        "browse": {kind: browse_values(ctx.site, kind, entry) for kind in BROWSE_KINDS},
+        "row": digest_of(study_row(ctx, entry)),
+        "rows": digest_of(rows_input(entry)),
+        "columns": columns,
+        "year": s.release_date.year,
+        "organisms": [o.label for o in s.organisms],
+        "methods": [m.label for m in s.imaging_methods],
+        "license": s.license,
+        "collection": s.collection,
+        "formats": [[f, n] for f, n in formats.items()],
+        "datasets": len(s.datasets),
+        "files": sum(m.count for m in entry.manifests.values()),
+        "bytes": sum(m.total_size for m in entry.manifests.values()),
+    }
+    normal: Summary = json.loads(json.dumps(made))
+    return normal
