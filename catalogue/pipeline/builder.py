@@ -261,7 +261,25 @@ def _few_collections() -> Iterator[None]:
     try:
         yield
     finally:
+        gc.unfreeze()  # what _kept_for_the_build froze may be collected again
         gc.set_threshold(*before)
+
+
+@contextlib.contextmanager
+def _kept_for_the_build() -> Iterator[None]:
+    """What is made inside lives for the whole build (the loaded catalogue, the previous
+    build state): no collections while it is made, since none of it is garbage, and frozen
+    after, so that later collections skip it. Even with the thresholds above, the young
+    generations' collections while loading 10,000 cached studies (215,000 models) took
+    half of the loading: 3.5 s → 1.7 s (idle machine, 2026-12-03)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def run_build(options: BuildOptions, echo: Echo) -> bool:
@@ -301,7 +319,8 @@ def _run_build(options: BuildOptions, echo: Echo) -> bool:
     echo = say
 
     jobs = options.jobs or os.cpu_count() or 1
-    catalogue, found = load(options.content, options.today, options.keep_going, jobs)
+    with _kept_for_the_build():
+        catalogue, found = load(options.content, options.today, options.keep_going, jobs)
     if found:
         echo(problems_mod.render(found))
     if catalogue is None:
@@ -325,7 +344,8 @@ def _run_build(options: BuildOptions, echo: Echo) -> bool:
             echo(f"error: {exc}")
             echo(f"build: stopped; {_kept(options.out)}")
             return False
-    old, reason = (BuildState(), "--clean") if options.clean else load_state(options.out)
+    with _kept_for_the_build():
+        old, reason = (BuildState(), "--clean") if options.clean else load_state(options.out)
     if reason:
         echo(f"build: full rebuild ({reason})")
     new = BuildState(sources=dict(old.sources))
