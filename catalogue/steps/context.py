@@ -167,9 +167,9 @@ class RenderContext:
     def browse_slugs(self) -> dict[str, dict[str, str]]:
         """kind -> value -> slug of its browse page (organism, method, collection)."""
         out: dict[str, dict[str, str]] = {}
-        public = self.catalogue.public()
+        browse = [self.summary_of(e)["browse"] for e in self.catalogue.public()]
         for kind in BROWSE_KINDS:
-            values = sorted({v for e in public for v in self.summary_of(e)["browse"][kind]})
+            values = sorted({v for b in browse for v in b[kind]})
             taken: set[str] = set()
             slugs: dict[str, str] = {}
             for value in values:
