@@ -125,10 +125,8 @@ def plan_groups(
     for entry in entries:
         acc = entry.study.accession
         key = study_key(ctx, shared, entry)
-        before = old.groups.get(acc)
-        reused = (
-            _recorded(old, before[1]) if reuse and before is not None and before[0] == key else None
-        )
+        key_before, ids_before, kept = old.groups.get(acc, (None, [], None))
+        reused = _recorded(old, ids_before) if reuse and key_before == key else None
         if reused is not None:
             if check and not _same(study_group(ctx, content, entry), reused):
                 raise PlanError(
@@ -137,7 +135,6 @@ def plan_groups(
                     "(catalogue/pipeline/groups.py)"
                 )
             group = reused
-            kept = before[2] if before is not None else None
             if kept is not None:
                 if check and study_summary(ctx, entry) != kept:
                     raise PlanError(

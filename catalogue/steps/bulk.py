@@ -22,7 +22,7 @@ import csv
 import io
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
@@ -104,12 +104,27 @@ def attribute_columns(entries: tuple[StudyEntry, ...] | list[StudyEntry]) -> lis
     in case ("Channel", "channel") are one column, spelt as first seen, and a name that
     clashes with a fixed column ("Format") gets the suffix `` (attribute)``.
     """
+    return merged_columns(study_columns(e) for e in entries)
+
+
+def study_columns(entry: StudyEntry) -> list[tuple[str, str]]:
+    """(folded name, table column) of each attribute column of a study's manifests, in
+    dataset order (kept in its summary, ``steps/summaries.py``)."""
+    return [
+        (c.casefold(), table_column(c))
+        for ds in entry.study.datasets
+        if (summary := entry.manifests.get(ds.id)) is not None
+        for c in summary.columns
+    ]
+
+
+def merged_columns(studies: Iterable[Iterable[Sequence[str]]]) -> list[str]:
+    """The table columns of the studies' ``study_columns``, each folded name once, spelt
+    as first seen."""
     seen: dict[str, str] = {}
-    for e in entries:
-        for ds in e.study.datasets:
-            summary = e.manifests.get(ds.id)
-            for c in summary.columns if summary else ():
-                seen.setdefault(c.casefold(), table_column(c))
+    for columns in studies:
+        for folded, name in columns:
+            seen.setdefault(folded, name)
     return list(seen.values())
 
 
@@ -581,11 +596,7 @@ def bulk_steps(ctx: RenderContext, content: Path, site: Path | None = None) -> l
     ]
     # a part's rows: the manifests' bytes and the study metadata they carry (dataset ids,
     # files); its bytes: the columns and the Parquet writer
-    seen: dict[str, str] = {}  # attribute_columns(public), from the summaries
-    for e in public:
-        for folded, name in ctx.summary_of(e)["columns"]:
-            seen.setdefault(folded, name)
-    attributes = list(seen.values())
+    attributes = merged_columns(ctx.summary_of(e)["columns"] for e in public)
     parts_base = digest_of(base, with_csv, attributes, _pyarrow_version())
     parts = [
         (digest_of(parts_base, [ctx.summary_of(e)["rows"] for e in part]), part)

@@ -146,10 +146,7 @@ class RenderContext:
         the badge shown where there is no picture."""
         from catalogue.formats import IMAGE_FORMATS
 
-        counts: dict[str, int] = {}
-        for summary in entry.manifests.values():
-            for fmt, n in summary.formats:
-                counts[fmt] = counts.get(fmt, 0) + n
+        counts = format_counts(entry)
         if not counts:
             return None
         images = {f: n for f, n in counts.items() if f in IMAGE_FORMATS}
@@ -223,6 +220,15 @@ def browse_values(site: Site, kind: str, entry: StudyEntry) -> list[str]:
         return sorted({m.label for m in study.imaging_methods})
     collection = site.collections.get(study.collection)
     return [collection.title if collection else study.collection]
+
+
+def format_counts(entry: StudyEntry) -> dict[str, int]:
+    """Format -> number of a study's listed files in it, over all its manifests."""
+    counts: dict[str, int] = {}
+    for summary in entry.manifests.values():
+        for fmt, n in summary.formats:
+            counts[fmt] = counts.get(fmt, 0) + n
+    return counts
 
 
 def site_root(site: Site) -> str:

@@ -16,7 +16,7 @@ from catalogue.steps.browse import browse_steps
 from catalogue.steps.context import RenderContext
 from catalogue.steps.files import download_commands
 from catalogue.steps.linked_data import data_catalog, study_page_values
-from catalogue.steps.stats import statistics_of, totals
+from catalogue.steps.stats import statistics_of
 
 PAGE_VERSION = "1"
 
@@ -73,8 +73,8 @@ def listing_steps(ctx: RenderContext) -> list[Step]:
     public = ctx.catalogue.public()
     ordered = ctx.newest
     summaries = [ctx.summary_of(e) for e in public]
-    counts = totals(summaries)
     stats = statistics_of(ctx)
+    counts = {k: stats[k] for k in ("studies", "datasets", "files", "bytes")}  # totals
     growth = stats["growth"] if len(public) > 1 else None
     latest = ordered[:8]
     ai_ready = sum(1 for e in public if e.study.ai_ready)

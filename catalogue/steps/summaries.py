@@ -17,7 +17,7 @@ from typing import Any
 
 from catalogue.model import StudyEntry
 from catalogue.pipeline.plan import digest_of
-from catalogue.steps.context import BROWSE_KINDS, RenderContext, browse_values
+from catalogue.steps.context import BROWSE_KINDS, RenderContext, browse_values, format_counts
 
 Summary = dict[str, Any]
 
@@ -26,31 +26,21 @@ def study_summary(ctx: RenderContext, entry: StudyEntry) -> Summary:
     """The summary of a study, as JSON gives it back (lists, not tuples), so that a kept
     summary and a fresh one compare equal."""
     from catalogue.steps.browse import card_digest
-    from catalogue.steps.bulk import rows_input, study_row, table_column
+    from catalogue.steps.bulk import rows_input, study_columns, study_row
 
     s = entry.study
-    formats: dict[str, int] = {}
-    for m in entry.manifests.values():
-        for fmt, n in m.formats:
-            formats[fmt] = formats.get(fmt, 0) + n
-    columns = [
-        [c.casefold(), table_column(c)]
-        for ds in s.datasets
-        if (summary := entry.manifests.get(ds.id)) is not None
-        for c in summary.columns
-    ]
     made = {
         "card": card_digest(ctx, entry),
         "browse": {kind: browse_values(ctx.site, kind, entry) for kind in BROWSE_KINDS},
         "row": digest_of(study_row(ctx, entry)),
         "rows": digest_of(rows_input(entry)),
-        "columns": columns,
+        "columns": study_columns(entry),
         "year": s.release_date.year,
         "organisms": [o.label for o in s.organisms],
         "methods": [m.label for m in s.imaging_methods],
         "license": s.license,
         "collection": s.collection,
-        "formats": [[f, n] for f, n in formats.items()],
+        "formats": list(format_counts(entry).items()),
         "datasets": len(s.datasets),
         "files": sum(m.count for m in entry.manifests.values()),
         "bytes": sum(m.total_size for m in entry.manifests.values()),
