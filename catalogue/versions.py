@@ -180,14 +180,14 @@ def collect(
     records: Iterator[bytes], prefix: str, catalogue: Catalogue
 ) -> dict[str, tuple[Version, ...]]:
     """Assign each commit (newest first) to the visible studies whose files it changed."""
-    states = {e.study.accession: e.state(catalogue.today) for e in catalogue.studies}
+    states = {e.accession: e.state(catalogue.today) for e in catalogue.studies}
     visible = {a for a, s in states.items() if s in (StudyState.PUBLIC, StudyState.WITHDRAWN)}
     # an old accession merged into a visible study is public anyway (it redirects there)
     public_names = visible | {
         old for old, new in resolve(catalogue.redirects).items() if new in visible
     }
     # folder name under studies/ → accession
-    folder_owner = {e.folder.split("/", 1)[-1]: e.study.accession for e in catalogue.studies}
+    folder_owner = {e.folder.split("/", 1)[-1]: e.accession for e in catalogue.studies}
     secret = Secrets.of(catalogue, public_names)
     followed: dict[str, set[str]] = {}  # older path → studies its later name belongs to
     out: dict[str, list[Version]] = {}
@@ -277,13 +277,11 @@ class Secrets:
 
     @classmethod
     def of(cls, catalogue: Catalogue, public_names: set[str]) -> Secrets:
-        known = {r.accession for r in catalogue.ledger} | {
-            e.study.accession for e in catalogue.studies
-        }
+        known = {r.accession for r in catalogue.ledger} | {e.accession for e in catalogue.studies}
         # an old accession redirected to a hidden study names it, ledger or not
         known |= {r.source for r in catalogue.redirects}
         accessions = frozenset(a.upper() for a in known - public_names)
-        hidden = [e.study for e in catalogue.studies if e.study.accession not in public_names]
+        hidden = [e.study for e in catalogue.studies if e.accession not in public_names]
         if not hidden:
             return cls(accessions, frozenset(), ())
         words: set[str] = set()
@@ -298,11 +296,7 @@ class Secrets:
         # text rather than splitting all of it into words (100,000 titles)
         said = "\n".join(
             [catalogue.site.title, catalogue.site.description]
-            + [
-                _naming_text(e.study)
-                for e in catalogue.studies
-                if e.study.accession in public_names
-            ]
+            + [_naming_text(e.study) for e in catalogue.studies if e.accession in public_names]
         ).casefold()
         words = {w for w in candidates if not _said(w, said)}
         return cls(

@@ -26,7 +26,7 @@ def local_images(catalogue: Catalogue, content: Path) -> Iterator[tuple[str, str
     """
     data_root = content / catalogue.site.data_root
     for entry in catalogue.public():
-        acc = entry.study.accession
+        acc = entry.accession
         base = data_root / acc
         if not base.is_dir() or escapes(base, content):
             continue

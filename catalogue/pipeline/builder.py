@@ -199,7 +199,7 @@ def _what_changed(written: list[str], outputs: set[str]) -> str:
 def study_groups(catalogue: Catalogue) -> Callable[[Step], str]:
     """The study a step belongs to (its id names the accession), so that one worker runs
     all of a study's steps and what they share is computed once (``render``'s memo)."""
-    accessions = {e.study.accession for e in catalogue.visible()}
+    accessions = {e.accession for e in catalogue.visible()}
 
     def group_of(step: Step) -> str:
         for part in re.split(r"[:/]", step.id):

@@ -37,7 +37,7 @@ from catalogue.steps.ro_crate import ro_crate_step
 from catalogue.steps.summaries import study_summary
 
 # bump when a group's steps come to read something the keys below do not cover
-GROUPS_VERSION = "1"
+GROUPS_VERSION = "2"
 CHECK = "CATALOGUE_CHECK_GROUPS"
 
 
@@ -71,8 +71,10 @@ def study_key(ctx: RenderContext, shared: str, entry: StudyEntry) -> str:
     """What a study's group reads of the study: its sources (study.yaml and manifests),
     lifecycle state, dataset thumbnails, versions and local images (per-file thumbnails,
     viewer links, OME-Zarr details)."""
-    acc = entry.study.accession
-    thumbs = [[ds.id, repr(ctx.thumbs.get((acc, ds.id)))] for ds in entry.study.datasets]
+    acc = entry.accession
+    # only a dataset naming a representative image can have a thumbnail (the others'
+    # are in the source digest): read without unpickling the study's model
+    thumbs = [[ds_id, repr(ctx.thumbs.get((acc, ds_id)))] for ds_id, _ in entry.representatives]
     return digest_of(
         shared,
         acc,
@@ -123,7 +125,7 @@ def plan_groups(
     check = os.environ.get(CHECK) == "1"
     steps: list[Step] = []
     for entry in entries:
-        acc = entry.study.accession
+        acc = entry.accession
         key = study_key(ctx, shared, entry)
         key_before, ids_before, kept = old.groups.get(acc, (None, [], None))
         reused = _recorded(old, ids_before) if reuse and key_before == key else None

@@ -100,7 +100,7 @@ def make_preview(
         raise PreviewError(
             problems_mod.render(found) + f"\npreview: stopped, {problems_mod.summary(found)}"
         )
-    entry = next((e for e in catalogue.studies if e.study.accession == accession), None)
+    entry = next((e for e in catalogue.studies if e.accession == accession), None)
     if entry is None:
         if catalogue.state_of(accession) is StudyState.RESERVED:
             raise PreviewError(f"{accession} is reserved but has no study folder yet")
@@ -112,7 +112,7 @@ def make_preview(
     one = catalogue.model_copy(
         update={
             "studies": (entry,),
-            "today": max(today, entry.study.release_date),
+            "today": max(today, entry.release_date),
             "redirects": (),
         }
     )
@@ -292,7 +292,7 @@ def _private_page(html: str, entry: StudyEntry, state: StudyState, today: dt.dat
 
 
 def _landing(entry: StudyEntry) -> bytes:
-    acc = entry.study.accession
+    acc = entry.accession
     return (
         '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="robots" content="noindex, nofollow, noarchive">\n'

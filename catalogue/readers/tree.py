@@ -390,7 +390,7 @@ def load(
         blocking = errors(problems)
     if site is None or blocking:
         return None, problems
-    entries.sort(key=lambda e: (accession_number(e.study.accession), e.study.accession))
+    entries.sort(key=lambda e: (accession_number(e.accession), e.accession))
     catalogue = Catalogue(
         site=site,
         ledger=tuple(ledger),

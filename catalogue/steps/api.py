@@ -124,7 +124,9 @@ def studies_page(
         "page_size": PAGE_SIZE,
         "next": url(number + 1) if number < pages else None,
         "previous": url(number - 1) if number > 1 else None,
-        "studies": [summary_record(ctx, e) for e in chunk],
+        # kept in the studies' summaries: a one-study edit renders this page again
+        # without unpickling the thousand studies it lists
+        "studies": [ctx.summary_of(e)["api"] for e in chunk],
     }
 
 
@@ -186,7 +188,7 @@ def api_steps(ctx: RenderContext, studies: bool = True) -> list[Step]:
                     site,
                     len(public),
                     len(pages),
-                    [[e.study.accession, e.source_digest, date_modified(ctx, e)] for e in chunk],
+                    [[e.accession, e.source_digest, date_modified(ctx, e)] for e in chunk],
                 ),
                 make=lambda chunk=chunk, number=number, out=out: StepResult(
                     files={
@@ -234,7 +236,7 @@ def api_steps(ctx: RenderContext, studies: bool = True) -> list[Step]:
 
 def api_study_step(ctx: RenderContext, entry: StudyEntry) -> Step:
     """The record of one visible study (a tombstone once withdrawn)."""
-    acc = entry.study.accession
+    acc = entry.accession
     out = f"api/v1/studies/{acc}.json"
     withdrawn = entry.state(ctx.catalogue.today) is StudyState.WITHDRAWN
     # a lookup per dataset, not a scan of every thumbnail of the site per study

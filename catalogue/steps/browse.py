@@ -21,10 +21,14 @@ long as the value exists. The search page adds free text and combined filters on
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from catalogue.model import StudyEntry
 from catalogue.pipeline.plan import Step, StepResult, digest_of
 from catalogue.steps.context import RenderContext
+
+if TYPE_CHECKING:
+    from catalogue.steps.summaries import Summary
 
 PAGE_SIZE = 100
 ORDERS: dict[str, tuple[str, str]] = {
@@ -41,22 +45,23 @@ KINDS: dict[str, str] = {
 }
 
 
-def _size(entry: StudyEntry) -> int:
-    return sum(m.total_size for m in entry.manifests.values())
-
-
 # a study on a list, with the digest of its card (steps/summaries.py)
 Listed = tuple[StudyEntry, str]
 
 
-def sorted_by(order: str, newest: Sequence[Listed]) -> list[Listed]:
-    """``newest`` (latest release first) in another order; ties keep that order."""
+def sorted_by(order: str, newest: Sequence[Listed], summaries: Sequence[Summary]) -> list[Listed]:
+    """``newest`` (latest release first) in another order; ties keep that order. The keys
+    come from the studies' summaries, in the same order: sorting on the models would
+    unpickle every study after a one-study edit."""
     if order == "oldest":
         return list(newest[::-1])
+    pairs = list(zip(newest, summaries, strict=True))
     if order == "title":
-        return sorted(newest, key=lambda p: (p[0].study.title.casefold(), p[0].study.accession))
+        pairs.sort(key=lambda p: (p[1]["title"], p[0][0].accession))
+        return [listed for listed, _ in pairs]
     if order == "size":
-        return sorted(newest, key=lambda p: -_size(p[0]))
+        pairs.sort(key=lambda p: -p[1]["bytes"])
+        return [listed for listed, _ in pairs]
     return list(newest)
 
 
@@ -140,7 +145,7 @@ def browse_steps(ctx: RenderContext, site_digest: str) -> list[Step]:
             ctx,
             "page:browse" if order == "newest" else f"page:browse:{order}",
             order_folder(order),
-            sorted_by(order, newest),
+            sorted_by(order, newest, summaries),
             base,
             {
                 "heading": "All studies",

@@ -94,7 +94,7 @@ def _pyarrow_version() -> str:
 
 
 def total_files(ctx: RenderContext) -> int:
-    return sum(m.count for e in ctx.catalogue.public() for m in e.manifests.values())
+    return sum(ctx.summary_of(e)["files"] for e in ctx.catalogue.public())
 
 
 def attribute_columns(entries: tuple[StudyEntry, ...] | list[StudyEntry]) -> list[str]:
@@ -239,7 +239,7 @@ def file_tables(
     pa = _pyarrow()
     import pyarrow.compute as pc
 
-    acc = entry.study.accession
+    acc = entry.accession
     prefix = ctx.data_file_url(acc, "")
     schema = files_schema(attributes)
     null = pa.scalar(None, pa.string())
@@ -429,7 +429,7 @@ def rows_input(entry: StudyEntry) -> list[object]:
     """What a study's rows of the files table are made of (``file_tables``): its datasets'
     manifests, not its text, so a description edit re-encodes no part."""
     return [
-        entry.study.accession,
+        entry.accession,
         [
             [ds.id, ds.files, m.digest, m.columns]
             for ds in entry.study.datasets
@@ -454,7 +454,7 @@ def table_parts(entries: tuple[StudyEntry, ...]) -> list[list[StudyEntry]]:
     size = part_size(len(entries))
     parts: list[list[StudyEntry]] = []
     for entry in entries:
-        if not parts or zlib.crc32(entry.study.accession.encode()) % size == 0:
+        if not parts or zlib.crc32(entry.accession.encode()) % size == 0:
             parts.append([])
         parts[-1].append(entry)
     return parts
@@ -623,10 +623,10 @@ def bulk_steps(ctx: RenderContext, content: Path, site: Path | None = None) -> l
     )
     if total > PARTITION_FILE_LIMIT:
         for entry in public:
-            out = partition_path(entry.study.accession)
+            out = partition_path(entry.accession)
             steps.append(
                 Step(
-                    id=f"bulk:files:{entry.study.accession}",
+                    id=f"bulk:files:{entry.accession}",
                     outputs=(out,),
                     digest=digest_of(base, rows_input(entry)),
                     make=lambda open_output, entry=entry, out=out: _write_files(

@@ -329,7 +329,7 @@ def citation_steps(ctx: RenderContext) -> list[Step]:
 
 def citation_step(ctx: RenderContext, entry: StudyEntry) -> Step:
     """The four citation files of one public study."""
-    acc = entry.study.accession
+    acc = entry.accession
     paths = citation_files(acc)
     bib, ris_path = paths["BibTeX"], paths["RIS"]
     csl, datacite = paths["CSL-JSON"], paths["DataCite XML"]

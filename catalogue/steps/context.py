@@ -66,7 +66,7 @@ class RenderContext:
 
     def summary_of(self, entry: StudyEntry) -> dict[str, Any]:
         """The study's summary (``steps/summaries.py``)."""
-        acc = entry.study.accession
+        acc = entry.accession
         found = self.summaries.get(acc)
         if found is None:
             from catalogue.steps.summaries import study_summary
@@ -134,9 +134,10 @@ class RenderContext:
         return f"{self.root}/{path}" if path else None
 
     def cover_of(self, entry: StudyEntry) -> Thumb | None:
-        """The picture that stands for a study on cards: its first dataset thumbnail."""
-        for ds in entry.study.datasets:
-            thumb = self.thumbs.get((entry.study.accession, ds.id))
+        """The picture that stands for a study on cards: its first dataset thumbnail (only
+        a dataset naming a representative image has one; read without the model)."""
+        for ds_id, _ in entry.representatives:
+            thumb = self.thumbs.get((entry.accession, ds_id))
             if thumb is not None and thumb.ok:
                 return thumb
         return None
@@ -237,4 +238,4 @@ def site_root(site: Site) -> str:
 
 
 def latest_first(entries: tuple[StudyEntry, ...]) -> list[StudyEntry]:
-    return sorted(entries, key=lambda e: (e.study.release_date, e.study.accession), reverse=True)
+    return sorted(entries, key=lambda e: (e.release_date, e.accession), reverse=True)

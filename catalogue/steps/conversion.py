@@ -81,7 +81,7 @@ def candidates(catalogue: Catalogue, content: Path) -> list[tuple[str, str, Path
     data_root = content / catalogue.site.data_root
     found: set[tuple[str, str, Path]] = set()
     for entry in catalogue.public():
-        acc = entry.study.accession
+        acc = entry.accession
         base = data_root / acc
         if not base.is_dir() or escapes(base, content):
             continue

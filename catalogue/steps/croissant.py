@@ -81,7 +81,7 @@ def published_manifest_sha256(
 ) -> str:
     """sha256 of ``files/<dataset>/files.tsv`` as catalogue.steps.files writes it (the
     manifest plus a url column); tests/test_fair.py checks that the two agree."""
-    prefix = ctx.data_file_url(entry.study.accession, "")
+    prefix = ctx.data_file_url(entry.accession, "")
     h = hashlib.sha256()
     h.update(("\t".join(["path", "size", "sha256", *summary.columns, "url"]) + "\n").encode())
     positions: Positions | None = None
@@ -192,16 +192,16 @@ def croissant_study_steps(ctx: RenderContext, content: Path, entry: StudyEntry) 
     """The Croissant file of one public study, if it is AI-ready (else none)."""
     if not is_ai_ready(entry):
         return []
-    out = croissant_path(entry.study.accession)
+    out = croissant_path(entry.accession)
     return [
         Step(
-            id=f"croissant:{entry.study.accession}",
+            id=f"croissant:{entry.accession}",
             outputs=(out,),
             digest=digest_of(
                 CROISSANT_VERSION,
                 ctx.site_digest,
                 entry.source_digest,
-                ctx.versions_digest(entry.study.accession),
+                ctx.versions_digest(entry.accession),
             ),
             make=lambda: StepResult(
                 files={
@@ -222,7 +222,8 @@ def ai_ready_page_step(ctx: RenderContext) -> Step:
     """The browse page of the AI-ready studies, linking each one's Croissant metadata."""
     from catalogue.steps.context import latest_first
 
-    studies = latest_first(tuple(e for e in ctx.catalogue.public() if is_ai_ready(e)))
+    public = ctx.catalogue.public()  # from the summaries: an edit unpickles no other study
+    studies = latest_first(tuple(e for e in public if ctx.summary_of(e)["ai_ready"]))
 
     def make() -> StepResult:
         html = ctx.env.get_template("ai-ready.html").render(**ctx.page_globals(), studies=studies)
@@ -235,7 +236,7 @@ def ai_ready_page_step(ctx: RenderContext) -> Step:
             CROISSANT_VERSION,
             ctx.templates_digest,
             ctx.site_digest,
-            [[e.study.accession, e.source_digest] for e in studies],
+            [[e.accession, e.source_digest] for e in studies],
         ),
         make=make,
     )

@@ -93,8 +93,8 @@ def license_url(spdx: str) -> str:
 def date_modified(ctx: RenderContext, entry: StudyEntry) -> dt.date:
     """The last commit that changed the study's folder (git), never before its release:
     changes made under embargo became visible on the release day."""
-    released = entry.study.release_date
-    versions = ctx.versions_of(entry.study.accession)
+    released = entry.release_date
+    versions = ctx.versions_of(entry.accession)
     if not versions:
         return released
     return max(released, dt.date.fromisoformat(versions[0].date))

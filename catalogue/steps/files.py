@@ -420,7 +420,7 @@ def _write_dataset(
     study's too (the same bytes, written here rather than by a second pass)."""
     import pyarrow as pa
 
-    acc = entry.study.accession
+    acc = entry.accession
     base = dataset_dir(acc, ds.id)
     previews = previews_of(ctx, acc)
     with_preview = bool(previews)
@@ -1033,7 +1033,7 @@ def _write_study_lists(
 ) -> StepResult:
     """The lists of a study of several datasets: theirs one after another. ``manifests``:
     (manifest, rows); a small one is read row by row (see COLUMNS_FROM)."""
-    acc = entry.study.accession
+    acc = entry.accession
     url_prefix = ctx.data_file_url(acc, "")
     with (
         open_output(f"studies/{acc}/files/urls.txt") as urls,
@@ -1089,7 +1089,7 @@ def study_file_steps(ctx: RenderContext, content: Path, entry: StudyEntry) -> li
     """The file-table steps of one public study (see ``file_steps``)."""
     steps: list[Step] = []
     base_digest = _files_digest(ctx)
-    acc = entry.study.accession
+    acc = entry.accession
     datasets = [
         (ds, summary, content / entry.folder / ds.files)
         for ds in entry.study.datasets

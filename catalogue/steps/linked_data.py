@@ -193,7 +193,7 @@ def study_page_values(ctx: RenderContext, entry: StudyEntry) -> dict[str, Any]:
     links to the machine-readable records (all from the same facts as those files)."""
     from catalogue.steps.citations import citation_files, cite_styles
 
-    acc = entry.study.accession
+    acc = entry.accession
     machine = {"RO-Crate": f"studies/{acc}/ro-crate-metadata.json"}
     if entry.study.ai_ready:
         machine["Croissant"] = f"studies/{acc}/croissant.json"

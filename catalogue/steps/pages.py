@@ -38,7 +38,7 @@ def _site_digest(ctx: RenderContext) -> str:
 
 
 def study_step(ctx: RenderContext, entry: StudyEntry) -> Step:
-    acc = entry.study.accession
+    acc = entry.accession
     out = f"studies/{acc}/index.html"
     thumbs = {ds.id: ctx.thumbs.get((acc, ds.id)) for ds in entry.study.datasets}
     state = entry.state(ctx.catalogue.today)
@@ -77,7 +77,7 @@ def listing_steps(ctx: RenderContext) -> list[Step]:
     counts = {k: stats[k] for k in ("studies", "datasets", "files", "bytes")}  # totals
     growth = stats["growth"] if len(public) > 1 else None
     latest = ordered[:8]
-    ai_ready = sum(1 for e in public if e.study.ai_ready)
+    ai_ready = sum(1 for s in summaries if s["ai_ready"])
     collections = sorted(Counter(s["collection"] for s in summaries).items())
     # what the home page shows, so that an edit of what it does not show (a description,
     # an older study's title) does not render it again

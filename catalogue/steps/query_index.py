@@ -279,7 +279,7 @@ def _whole(
     state = SiteIndex(
         context=context,
         version=_version(files["meta.json"]),
-        accessions=[e.study.accession for e in public],
+        accessions=[e.accession for e in public],
         changes=changes,
         texts=[KeyCache.digest(t) for t in texts],
         lights=[index.light(t) for t in texts],
@@ -398,12 +398,12 @@ def query_index_steps(
     if not public:
         return []
     names = tuple(f"{OUTPUT_DIR}/{name}" for name in index.output_names(len(public)))
-    covers = {e.study.accession: ctx.cover_of(e) for e in public}
+    covers = {e.accession: ctx.cover_of(e) for e in public}
     collections = sorted((k, c.title) for k, c in ctx.site.collections.items())
     context = digest_of(INDEX_VERSION, index.FORMAT, ctx.root, collections, FACETS)
     # what study_text reads: the study (its sources) and its picture
-    changes = [digest_of(e.source_digest, repr(covers[e.study.accession])) for e in public]
-    digest = digest_of(context, [e.study.accession for e in public], changes)
+    changes = [digest_of(e.source_digest, repr(covers[e.accession])) for e in public]
+    digest = digest_of(context, [e.accession for e in public], changes)
 
     def make() -> StepResult:
         done = None
@@ -412,7 +412,7 @@ def query_index_steps(
             if (
                 old is not None
                 and old.context == context
-                and old.accessions == [e.study.accession for e in public]
+                and old.accessions == [e.accession for e in public]
             ):
                 done = _partial(ctx, public, site, old, changes)
         if done is None:

@@ -128,8 +128,8 @@ def plan_redirects(ctx: RenderContext, lower_case_pages: bool = True) -> list[Mo
 def _plan(ctx: RenderContext, lower_case_pages: bool) -> list[Moved]:
     root = ctx.root
     cat = ctx.catalogue
-    visible = {e.study.accession for e in cat.visible()}
-    withdrawn = {e.study.accession for e in cat.visible() if e.state(cat.today) is WITHDRAWN}
+    visible = {e.accession for e in cat.visible()}
+    withdrawn = {e.accession for e in cat.visible() if e.state(cat.today) is WITHDRAWN}
     moved: list[Moved] = []
 
     def study(acc: str) -> str:

@@ -198,9 +198,9 @@ def ro_crate_steps(ctx: RenderContext, content: Path) -> list[Step]:
 
 def ro_crate_step(ctx: RenderContext, content: Path, entry: StudyEntry) -> Step:
     """The RO-Crate metadata file of one public study."""
-    out = crate_path(entry.study.accession)
+    out = crate_path(entry.accession)
     return Step(
-        id=f"ro-crate:{entry.study.accession}",
+        id=f"ro-crate:{entry.accession}",
         outputs=(out,),
         digest=digest_of(
             RO_CRATE_VERSION,

@@ -62,7 +62,7 @@ def sitemap_steps(ctx: RenderContext) -> list[Step]:
         (ctx.absolute(f"{ctx.root}/search/"), None),
     ]
     urls += [
-        (ctx.absolute(ctx.study_url(e.study.accession)), date_modified(ctx, e).isoformat())
+        (ctx.absolute(ctx.study_url(e.accession)), date_modified(ctx, e).isoformat())
         for e in public
     ]
     chunks = [urls[i : i + MAX_URLS] for i in range(0, len(urls), MAX_URLS)]

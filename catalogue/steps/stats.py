@@ -23,7 +23,7 @@ STATS_VERSION = "1"
 
 
 def _atom_date(entry: StudyEntry) -> str:
-    return f"{entry.study.release_date.isoformat()}T00:00:00Z"
+    return f"{entry.release_date.isoformat()}T00:00:00Z"
 
 
 def feed_bytes(ctx: RenderContext, entries: list[StudyEntry]) -> bytes:
@@ -122,7 +122,7 @@ def stats_steps(ctx: RenderContext) -> list[Step]:
     # cheap) for the statistics, the newest studies' records for the feed; so an edit of
     # an older study's text re-renders neither
     shown = digest_of(site, stats, ctx.browse_slugs)
-    feed = digest_of(site, [[e.study.accession, e.source_digest] for e in ordered])
+    feed = digest_of(site, [[e.accession, e.source_digest] for e in ordered])
 
     def render_page() -> StepResult:
         html = ctx.env.get_template("stats.html").render(**ctx.page_globals(), stats=stats)

@@ -25,6 +25,7 @@ Summary = dict[str, Any]
 def study_summary(ctx: RenderContext, entry: StudyEntry) -> Summary:
     """The summary of a study, as JSON gives it back (lists, not tuples), so that a kept
     summary and a fresh one compare equal."""
+    from catalogue.steps.api import summary_record
     from catalogue.steps.browse import card_digest
     from catalogue.steps.bulk import rows_input, study_columns, study_row
 
@@ -35,6 +36,7 @@ def study_summary(ctx: RenderContext, entry: StudyEntry) -> Summary:
         "row": digest_of(study_row(ctx, entry)),
         "rows": digest_of(rows_input(entry)),
         "columns": study_columns(entry),
+        "title": s.title.casefold(),  # the title order of the lists
         "year": s.release_date.year,
         "organisms": [o.label for o in s.organisms],
         "methods": [m.label for m in s.imaging_methods],
@@ -44,6 +46,8 @@ def study_summary(ctx: RenderContext, entry: StudyEntry) -> Summary:
         "datasets": len(s.datasets),
         "files": sum(m.count for m in entry.manifests.values()),
         "bytes": sum(m.total_size for m in entry.manifests.values()),
+        "ai_ready": s.ai_ready,
+        "api": summary_record(ctx, entry),  # its entry in the API's paged list
     }
     normal: Summary = json.loads(json.dumps(made))
     return normal

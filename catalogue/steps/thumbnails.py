@@ -132,16 +132,14 @@ def thumbnail_steps(
     used: dict[tuple[str, str], str] = {}
     data_root = content / catalogue.site.data_root
     for entry in catalogue.public():
-        acc = entry.study.accession
-        for ds in entry.study.datasets:
-            if not ds.representative:
-                continue
-            source = data_root / acc / ds.representative
+        acc = entry.accession
+        for ds_id, representative in entry.representatives:  # without its model
+            source = data_root / acc / representative
             if not _local(source, data_root / acc, content):
                 continue
             step = _step(source, cache)
             steps.append(step)
-            used[(acc, ds.id)] = step.id
+            used[(acc, ds_id)] = step.id
     return steps, used
 
 
@@ -160,7 +158,7 @@ def file_thumbnail_steps(
     with ``thumbnail_steps``: identical images share one step) and, per pair, the id of
     its step; ``resolve_thumbs`` turns those into ``Thumb`` after the steps ran.
     """
-    public = {entry.study.accession for entry in catalogue.public()}
+    public = {entry.accession for entry in catalogue.public()}
     data_root = content / catalogue.site.data_root
     steps: list[Step] = []
     used: dict[tuple[str, str], str] = {}
