@@ -628,7 +628,8 @@ def bulk_steps(ctx: RenderContext, content: Path, site: Path | None = None) -> l
                 Step(
                     id=f"bulk:files:{entry.accession}",
                     outputs=(out,),
-                    digest=digest_of(base, rows_input(entry)),
+                    # the digest of rows_input, from the summary: the model stays pickled
+                    digest=digest_of(base, ctx.summary_of(entry)["rows"]),
                     make=lambda open_output, entry=entry, out=out: _write_files(
                         ctx, content, [entry], out, None, open_output
                     ),
