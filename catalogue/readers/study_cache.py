@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import stat
 import time
 from dataclasses import dataclass, field
 from functools import cache
@@ -47,8 +48,13 @@ FileStamp = tuple[str, Stamp, str]
 def _presence(path: str) -> tuple[bool, str]:
     """Whether a path exists, and where it really is when it is a link (the checks refuse
     links out of the tree, so a link appearing must be seen)."""
-    real = os.path.realpath(path) if os.path.islink(path) else ""
-    return os.path.exists(path), real
+    try:
+        mode = os.lstat(path).st_mode  # one system call for the common case: no link
+    except OSError:
+        return False, ""
+    if stat.S_ISLNK(mode):
+        return os.path.exists(path), os.path.realpath(path)
+    return True, ""
 
 
 def _stamp(path: str) -> Stamp:

@@ -341,7 +341,16 @@ def load(
     entries: list[StudyEntry] = []
     declared: dict[str, list[tuple[str, int]]] = {}
     studies_dir = content / "studies"
-    folders = sorted(p for p in studies_dir.iterdir() if p.is_dir()) if studies_dir.is_dir() else []
+    # sorted by name, which for one folder's children is the order of their paths
+    # (comparing 10,000 Path objects was a tenth of loading them from the cache)
+    names = (
+        sorted(e.name for e in os.scandir(studies_dir) if e.is_dir())
+        if studies_dir.is_dir()
+        else []
+    )
+    folders = [studies_dir / name for name in names]
+    studies_rel = _rel(studies_dir, content)
+    prefix = "" if studies_rel == "." else studies_rel + "/"
     cache = study_cache.open_cache(
         content,
         "\0".join([site.model_dump_json() if site else "", today.isoformat(), str(Path.cwd())]),
@@ -372,7 +381,7 @@ def load(
         problems += more
         if acc_line is not None:
             declared.setdefault(acc_line[0], []).append(
-                (_rel(folder / "study.yaml", content), acc_line[1])
+                (f"{prefix}{folder.name}/study.yaml", acc_line[1])
             )
         if entry is not None:
             entries.append(entry)

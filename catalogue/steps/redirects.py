@@ -168,7 +168,10 @@ def _plan(ctx: RenderContext, lower_case_pages: bool) -> list[Moved]:
 
 
 def redirect_rules(moved: list[Moved]) -> list[Rule]:
-    return sorted(r for m in moved for r in m.rules)
+    """Every rule in the dataclass's order, sorted on one key tuple a rule (the generated
+    comparisons build two tuples a comparison: a third of planning the redirects)."""
+    rules = [r for m in moved for r in m.rules]
+    return sorted(rules, key=lambda r: (r.source, r.target, r.kind, r.case_of_target))
 
 
 def redirect_steps(ctx: RenderContext, lower_case_pages: bool = True) -> list[Step]:
