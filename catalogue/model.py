@@ -702,14 +702,6 @@ class StudyEntry:
     def is_loaded(self) -> bool:
         return self._body is not None
 
-    def release(self) -> None:
-        """Forget the unpickled model (it is unpickled again if asked for): once a build
-        has planned its steps, the models need not stay in the process that planned them,
-        nor in the workers it forks."""
-        if self._body is not None:
-            self._pickled()
-            object.__setattr__(self, "_body", None)
-
     def _pickled(self) -> bytes:
         if self._blob is None:
             blob = pickle.dumps(self._body, protocol=pickle.HIGHEST_PROTOCOL)

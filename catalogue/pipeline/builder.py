@@ -442,8 +442,6 @@ def _run_build(options: BuildOptions, echo: Echo) -> bool:
                 ]
             )
             steps = plan([*steps, *urllist_steps(ctx, steps)])  # urls.txt lists what they write
-            for entry in catalogue.studies:  # the workers unpickle what they render
-                entry.release()
             _execute(
                 steps,
                 staging,
