@@ -111,3 +111,21 @@ IMAGE_FORMATS: frozenset[str] = frozenset(
         "AVI",
     }
 )
+
+
+# Formats worth a thumbnail cell in a file table: readable here, or shown as a badge.
+THUMBNAIL_FORMATS = frozenset(
+    {
+        "TIFF", "OME-TIFF", "SVS", "NDPI", "LSM", "Flex", "PNG", "JPEG", "GIF", "BMP",
+        "OME-Zarr", "Zarr", "CZI", "LIF", "ND2", "OIB", "OIF", "Imaris", "DeltaVision",
+        "MRC", "DM3", "DM4", "NIfTI", "JP2",
+    }
+)  # fmt: skip
+
+
+def thumbnail_candidate(path: str) -> bool:
+    """Whether a manifest path names an image (by its name: nothing is read)."""
+    path = path.rstrip("/")
+    if ".zarr/" in path.lower():
+        return False  # a file inside an OME-Zarr: the zarr folder is the image
+    return file_format(path) in THUMBNAIL_FORMATS

@@ -687,6 +687,9 @@ class StudyEntry:
             assert self._blob is not None
             body = pickle.loads(self._blob)
             object.__setattr__(self, "_body", body)
+            # the pickle is not kept beside the model it gave (a tenth more memory in a
+            # cold build, where every study is unpickled): pickling again makes it anew
+            object.__setattr__(self, "_blob", None)
             LOADS[0] += 1
         return body
 
@@ -704,9 +707,7 @@ class StudyEntry:
 
     def _pickled(self) -> bytes:
         if self._blob is None:
-            blob = pickle.dumps(self._body, protocol=pickle.HIGHEST_PROTOCOL)
-            object.__setattr__(self, "_blob", blob)
-            return blob
+            return pickle.dumps(self._body, protocol=pickle.HIGHEST_PROTOCOL)
         return self._blob
 
     def __reduce__(self) -> tuple[Any, ...]:

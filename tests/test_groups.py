@@ -132,3 +132,46 @@ def test_a_description_edit_renders_no_listing_page(
     assert "index.html" in rendered  # the title is on its card
     assert "Nematode fluorescence" in (out / "index.html").read_text()
     _same_as_clean(content, out, tmp_path)
+
+
+def test_an_edit_unpickles_only_what_it_renders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A one-study edit must not materialise the unchanged studies' models (at 10,000
+    studies that was two seconds of every edit): only the edited study's, and those of
+    the one search shard it lies in. A stage that reads every study's model again fails
+    this test."""
+    import subprocess
+    import sys
+    import time
+
+    from catalogue import model
+
+    monkeypatch.setenv(groups.CHECK, "0")  # the check reads every group on purpose
+    monkeypatch.setenv("CATALOGUE_CACHE_DIR", str(tmp_path / "cache"))
+    synth = Path(__file__).resolve().parent.parent / "scripts" / "synth.py"
+    content = tmp_path / "content"
+    studies = 300
+    subprocess.run(
+        [sys.executable, str(synth), "--studies", str(studies), "--files-per-study", "3"]
+        + ["--out", str(content)],
+        check=True,
+        capture_output=True,
+    )
+    out = tmp_path / "build"
+    build_site(content, out, today=dt.date(2026, 11, 25), jobs=1)
+    time.sleep(2.1)  # not within one clock tick of the build
+    # a study the feed does not show (the feed renders its latest studies' descriptions)
+    feed = (out / "feed.xml").read_text()
+    edited = next(
+        acc
+        for acc in sorted(p.name for p in (content / "studies").iterdir())
+        if f"/studies/{acc}/" not in feed
+    )
+    yaml = content / "studies" / edited / "study.yaml"
+    yaml.write_text(yaml.read_text().replace("for scale tests.", "for scale tests (edited).", 1))
+    before = model.LOADS[0]
+    build_site(content, out, today=dt.date(2026, 11, 25), jobs=1)
+    unpickled = model.LOADS[0] - before
+    assert "(edited)" in (out / "studies" / edited / "index.html").read_text()
+    assert 1 <= unpickled <= studies // 10, f"{unpickled} of {studies} studies unpickled"

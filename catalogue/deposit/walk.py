@@ -134,7 +134,7 @@ def _undecodable(name: str) -> bool:
 
 @functools.lru_cache(maxsize=4096)
 def _image_suffix(key: str) -> bool:
-    from catalogue.imaging.thumbnail import thumbnail_candidate
+    from catalogue.formats import thumbnail_candidate
 
     return thumbnail_candidate(key)
 

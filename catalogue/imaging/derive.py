@@ -23,9 +23,9 @@ from pathlib import Path
 
 import yaml
 
+from catalogue.formats import thumbnail_candidate
 from catalogue.imaging.convert import ConvertError, convert
 from catalogue.imaging.ngff import is_zarr
-from catalogue.imaging.thumbnail import thumbnail_candidate
 from catalogue.readers.manifest import path_problem
 
 DERIVED = "derived_from"

@@ -32,9 +32,9 @@ from typing import IO, Any
 
 import yaml
 
+from catalogue.formats import thumbnail_candidate
 from catalogue.imaging.metadata import inspect_image
 from catalogue.imaging.ngff import is_zarr
-from catalogue.imaging.thumbnail import thumbnail_candidate
 from catalogue.paths import escapes
 from catalogue.pipeline.executors import Executor, LocalExecutor
 from catalogue.readers.manifest import path_problem

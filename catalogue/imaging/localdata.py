@@ -11,9 +11,9 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from catalogue.formats import thumbnail_candidate
 from catalogue.imaging.base import Unrenderable
 from catalogue.imaging.ngff import image_at, is_zarr, layout, read_level
-from catalogue.imaging.thumbnail import thumbnail_candidate
 from catalogue.imaging.viewers import viewer_links
 from catalogue.model import Catalogue
 from catalogue.paths import escapes

@@ -15,22 +15,18 @@ import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
-
-import numpy as np
-from PIL import Image
+from typing import TYPE_CHECKING, Any, Literal
 
 from catalogue.imaging.base import ThumbnailSettings, Unrenderable, too_large
-from catalogue.imaging.pixels import (
-    MAX_CHANNELS,
-    BlockReducer,
-    Colour,
-    composite,
-    fit,
-    palette,
-    reduction_factor,
-    usable_colours,
-)
+
+# numpy, Pillow and the pixel code are imported where pixels are read: a build asks this
+# module what a zarr folder holds (layout, identity files) on every run, and importing
+# them was a twentieth of a one-study edit's build
+if TYPE_CHECKING:
+    import numpy as np
+    from PIL import Image
+
+    from catalogue.imaging.pixels import Colour
 
 METADATA_FILES = ("zarr.json", ".zattrs", ".zgroup", ".zarray")
 _MAX_METADATA_BYTES = 16 * 2**20  # a bigger JSON file is not metadata a person wrote
@@ -271,6 +267,8 @@ def read_level(image: Multiscale, path: str) -> Level:
 
 
 def _dtype(value: Any) -> np.dtype:
+    import numpy as np
+
     try:
         if isinstance(value, str):
             return np.dtype(value)
@@ -327,6 +325,8 @@ def thumbnail_image(root: Path) -> str:
 
 
 def render_zarr(root: Path, settings: ThumbnailSettings) -> Image.Image:
+    from catalogue.imaging.pixels import composite, fit, reduction_factor
+
     image = image_at(root, thumbnail_image(root))
     level = pick_level(image, settings.max_size)
     y_axis, x_axis = _axis(image, "y"), _axis(image, "x")
@@ -355,6 +355,8 @@ def render_zarr(root: Path, settings: ThumbnailSettings) -> Image.Image:
 
 def _shown_channels(image: Multiscale, channels: int) -> tuple[list[int], list[Colour]]:
     """The active channels (all, when none is marked) in their omero colours."""
+    from catalogue.imaging.pixels import MAX_CHANNELS, palette, usable_colours
+
     meta = omero_channels(image)
     if len(meta) != channels:
         meta = [{} for _ in range(channels)]
@@ -391,6 +393,10 @@ def _projection(
     Reads slabs of one chunk in z and one chunk row in y, full width, so each chunk is
     decoded once and memory holds one slab.
     """
+    import numpy as np
+
+    from catalogue.imaging.pixels import BlockReducer
+
     y, x = axes.index("y"), axes.index("x")
     z = axes.index("z") if "z" in axes else None
     height, width = level.shape[y], level.shape[x]

@@ -38,7 +38,7 @@ from PIL import (
     PngImagePlugin,
 )
 
-from catalogue.formats import file_format
+from catalogue.formats import file_format, thumbnail_candidate
 from catalogue.imaging.base import (
     THUMBNAILER_VERSION,
     Badge,
@@ -229,23 +229,6 @@ def placeholder_webp(label: str, settings: ThumbnailSettings = DEFAULT_SETTINGS)
 
 
 # --- format detection and error text -------------------------------------------------
-
-# Formats worth a thumbnail cell in a file table: readable here, or shown as a badge.
-_IMAGE_FORMATS = frozenset(
-    {
-        "TIFF", "OME-TIFF", "SVS", "NDPI", "LSM", "Flex", "PNG", "JPEG", "GIF", "BMP",
-        "OME-Zarr", "Zarr", "CZI", "LIF", "ND2", "OIB", "OIF", "Imaris", "DeltaVision",
-        "MRC", "DM3", "DM4", "NIfTI", "JP2",
-    }
-)  # fmt: skip
-
-
-def thumbnail_candidate(path: str) -> bool:
-    """Whether a manifest path names an image (by its name: nothing is read)."""
-    path = path.rstrip("/")
-    if ".zarr/" in path.lower():
-        return False  # a file inside an OME-Zarr: the zarr folder is the image
-    return file_format(path) in _IMAGE_FORMATS
 
 
 def sniff(path: Path) -> str:

@@ -28,8 +28,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from catalogue.formats import thumbnail_candidate
 from catalogue.imaging.ngff import is_zarr
-from catalogue.imaging.thumbnail import thumbnail_candidate
 from catalogue.model import Catalogue
 from catalogue.paths import escapes
 from catalogue.pipeline.plan import Step, StepResult

@@ -16,8 +16,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from catalogue.formats import thumbnail_candidate
+from catalogue.imaging.base import ThumbnailSettings
 from catalogue.imaging.ngff import identity_files, is_zarr
-from catalogue.imaging.thumbnail import ThumbnailSettings, site_thumbnail, thumbnail_candidate
 from catalogue.model import Catalogue
 from catalogue.paths import escapes
 from catalogue.pipeline.plan import Step, StepResult
@@ -88,6 +89,10 @@ def source_identity(path: Path, rel: str, cache: dict[str, list[Any]]) -> str:
 
 
 def _make(source: str, rel: str, out: str) -> StepResult:
+    # the readers (numpy, Pillow, tifffile) are imported when an image is rendered, not
+    # by every build that only plans thumbnails it already has
+    from catalogue.imaging.thumbnail import site_thumbnail
+
     thumb = site_thumbnail(Path(source), SETTINGS)
     warnings: tuple[str, ...] = ()
     if thumb.warning is not None:
