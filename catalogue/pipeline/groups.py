@@ -25,7 +25,7 @@ from pathlib import Path
 
 from catalogue.model import StudyEntry, StudyState
 from catalogue.ontology import data_digest
-from catalogue.pipeline.plan import PlanError, Step, StepResult, digest_of
+from catalogue.pipeline.plan import PlanError, Step, StepResult, digest_of, json_part, text_digest
 from catalogue.pipeline.state import BuildState
 from catalogue.steps.api import api_study_step
 from catalogue.steps.citations import citation_step
@@ -75,15 +75,16 @@ def study_key(ctx: RenderContext, shared: str, entry: StudyEntry) -> str:
     # only a dataset naming a representative image can have a thumbnail (the others'
     # are in the source digest): read without unpickling the study's model
     thumbs = [[ds_id, repr(ctx.thumbs.get((acc, ds_id)))] for ds_id, _ in entry.representatives]
-    return digest_of(
+    extras = ctx.local_extras(acc)
+    return text_digest(
         shared,
         acc,
         entry.folder,
         entry.source_digest,
-        entry.state(ctx.catalogue.today),
-        thumbs,
-        ctx.versions_digest(acc),
-        ctx.local_extras(acc),
+        entry.state(ctx.catalogue.today).value,
+        json_part(thumbs),
+        json_part(ctx.versions_digest(acc)),
+        json_part(extras if any(extras) else None),
     )
 
 

@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 from catalogue.formats import file_format
 from catalogue.model import ManifestSummary, StudyEntry
-from catalogue.pipeline.plan import Step, StepResult, digest_of
+from catalogue.pipeline.plan import Step, StepResult, digest_of, text_digest
 from catalogue.readers.manifest import (
     MAX_SIZE,
     formats_of,
@@ -629,7 +629,7 @@ def bulk_steps(ctx: RenderContext, content: Path, site: Path | None = None) -> l
                     id=f"bulk:files:{entry.accession}",
                     outputs=(out,),
                     # the digest of rows_input, from the summary: the model stays pickled
-                    digest=digest_of(base, ctx.summary_of(entry)["rows"]),
+                    digest=text_digest(base, ctx.summary_of(entry)["rows"]),
                     make=lambda open_output, entry=entry, out=out: _write_files(
                         ctx, content, [entry], out, None, open_output
                     ),

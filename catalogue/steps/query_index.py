@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from catalogue.model import StudyEntry
-from catalogue.pipeline.plan import Step, StepResult, digest_of
+from catalogue.pipeline.plan import Step, StepResult, digest_of, text_digest
 from catalogue.readers import summary_cache
 from catalogue.search import index
 from catalogue.steps.context import RenderContext
@@ -402,7 +402,7 @@ def query_index_steps(
     collections = sorted((k, c.title) for k, c in ctx.site.collections.items())
     context = digest_of(INDEX_VERSION, index.FORMAT, ctx.root, collections, FACETS)
     # what study_text reads: the study (its sources) and its picture
-    changes = [digest_of(e.source_digest, repr(covers[e.accession])) for e in public]
+    changes = [text_digest(e.source_digest, repr(covers[e.accession])) for e in public]
     digest = digest_of(context, [e.accession for e in public], changes)
 
     def make() -> StepResult:

@@ -31,7 +31,7 @@ from pathlib import Path
 from catalogue.api_schema import MovedRecord, checked
 from catalogue.model import StudyState
 from catalogue.pipeline.output import dumps_json
-from catalogue.pipeline.plan import Step, StepResult, digest_of
+from catalogue.pipeline.plan import Step, StepResult, digest_of, text_digest
 from catalogue.readers.redirects import resolve
 from catalogue.steps.context import RenderContext
 from catalogue.steps.headers import (
@@ -197,7 +197,7 @@ def redirect_steps(ctx: RenderContext, lower_case_pages: bool = True) -> list[St
             Step(
                 id=f"redirect:{m.accession}",
                 outputs=outputs,
-                digest=digest_of(base, m.accession, m.target, outputs),
+                digest=text_digest(base, m.accession, m.target, *outputs),
                 make=lambda m=m: StepResult(files=_redirect_files(ctx, m)),
             )
         )
