@@ -235,6 +235,46 @@ def test_nothing_changed_is_a_walk_and_any_change_is_a_build(tmp_path: Path):
     assert not messages[-1].startswith("build: nothing changed")
 
 
+def test_the_study_cache_takes_the_walks_stamps_but_never_a_stale_walk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build checks the cached studies against the stamps its fingerprint walk just
+    took, asking the system about none of them; a walk left from before an edit (here:
+    one that found nothing changed, then the edit, then a --clean build, which does not
+    walk) is never trusted."""
+    from catalogue.pipeline import fingerprint
+    from catalogue.readers import study_cache
+
+    monkeypatch.setenv("CATALOGUE_CACHE_DIR", str(tmp_path / "cache"))
+    content = copy_root(tmp_path, "minimal")
+    out = tmp_path / "build"
+    build_site(content, out)
+    asked: list[str] = []
+    real = study_cache._stamp
+
+    def spy(path: str) -> study_cache.Stamp:
+        asked.append(path)
+        return real(path)
+
+    monkeypatch.setattr(study_cache, "_stamp", spy)
+    study = content / "studies" / "S-BIAD1" / "study.yaml"
+    study.write_text(study.read_text().replace("sixteen bits", "sixteen bit depth"))
+    time.sleep(2.1)  # so that neither the cache nor the fingerprint is racy below
+    build_site(content, out)
+    assert "sixteen bit depth" in (out / "studies/S-BIAD1/index.html").read_text()
+    # S-BIAD1 was read again (its new stamps are taken for the cache); S-BIAD2 not asked
+    assert asked and not [p for p in asked if "/S-BIAD2/" in p], asked
+    assert (
+        fingerprint.unchanged(
+            content, out, TODAY.isoformat(), None, fingerprint.default_templates(), print, 0.0
+        )
+        == ""
+    )
+    study.write_text(study.read_text().replace("sixteen bit depth", "sixteen-bit depth"))
+    build_site(content, out, clean=True)
+    assert "sixteen-bit depth" in (out / "studies/S-BIAD1/index.html").read_text()
+
+
 def test_the_files_table_is_joined_from_parts_and_an_edit_encodes_one(tmp_path: Path):
     """api/v1/files.parquet (and files.csv) of 80 studies in parts: after a description
     edit and a manifest edit, the table written by copying the unchanged parts from the

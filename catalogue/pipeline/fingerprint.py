@@ -57,7 +57,32 @@ def code_digest() -> str:
     return h.hexdigest()
 
 
-def _walk(folder: str, h: hashlib._Hash, newest: list[int]) -> None:
+# The stamps (size, modification and change times, inode) of the files under the content
+# tree's studies/ that the last walk saw, by absolute path: the study cache of the build
+# that follows takes them (``take_walk``) instead of asking the system about 30,000 files
+# again (a tenth of loading after an edit at 10,000 studies). The build's result is then
+# that of the tree as walked, and the fingerprint it records is the walk's: a file
+# changed since is seen by the next build.
+Stamp = tuple[int, int, int, int]
+_WALKED: dict[str, Stamp] | None = None
+
+
+def take_walk() -> dict[str, Stamp] | None:
+    """The stamps of the last walk, once: a later build walks again or asks the system."""
+    global _WALKED
+    walked, _WALKED = _WALKED, None
+    return walked
+
+
+def _walk(
+    folder: str,
+    h: hashlib._Hash,
+    newest: list[int],
+    stamps: dict[str, Stamp] | None = None,
+    studies: str = "",
+) -> None:
+    """``studies``: the path of the content tree's studies/ folder, below which the files'
+    stamps are kept in ``stamps``."""
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as exc:
@@ -80,13 +105,16 @@ def _walk(folder: str, h: hashlib._Hash, newest: list[int]) -> None:
             if name == ".git":
                 continue  # the commit is taken from git itself
             h.update(f"D{name}\0".encode())
-            _walk(entry.path, h, newest)
+            below = stamps if stamps is not None and entry.path.startswith(studies) else None
+            _walk(entry.path, h, newest, stamps if entry.path == studies else below, studies)
             h.update(b"U\0")
         else:
             h.update(
                 f"F{name}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}\0".encode()
             )
             newest[0] = max(newest[0], st.st_mtime_ns, st.st_ctime_ns)
+            if stamps is not None and not entry.is_symlink():
+                stamps[entry.path] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
 def _git_head(content: Path) -> str:
@@ -112,10 +140,17 @@ def fingerprint(content: Path, templates: Path, options: list[object]) -> str | 
     h.update(code_digest().encode())
     h.update(repr(options).encode())
     h.update(_git_head(content).encode())
+    global _WALKED
     newest = [0]
+    stamps: dict[str, Stamp] = {}
     for label, folder in (("content", content), ("templates", templates)):
         h.update(f"#{label}:{folder.resolve()}\0".encode())
-        _walk(str(folder), h, newest)
+        if label == "content":  # walked by its real path: the paths the study cache keeps
+            root = str(folder.resolve())
+            _walk(root, h, newest, stamps, os.path.join(root, "studies"))
+        else:
+            _walk(str(folder), h, newest)
+    _WALKED = stamps
     if newest[0] >= started - RACY_NS:
         return None
     return h.hexdigest()

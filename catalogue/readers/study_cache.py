@@ -43,6 +43,8 @@ RACY_NS = 2_000_000_000  # files modified this close to the cache write are re-h
 Stamp = tuple[int, int, int, int] | None
 # (path, stamp, sha256 or ""): one input file of a study
 FileStamp = tuple[str, Stamp, str]
+# path -> stamp of the files a fingerprint walk saw (pipeline/fingerprint.py)
+Walked = dict[str, tuple[int, int, int, int]]
 
 
 def _presence(path: str) -> tuple[bool, str]:
@@ -83,6 +85,18 @@ class StudyCache:
     written_ns: int = 0
     changed: bool = False
     hits: int = 0
+    # the stamps of the files the build's fingerprint walk saw (pipeline/fingerprint.py),
+    # used instead of a system call a file; a path it did not see is asked for
+    walked: Walked | None = None
+
+    def _stamp(self, path: str) -> Stamp:
+        known = self.walked.get(path) if self.walked is not None else None
+        return known if known is not None else _stamp(path)
+
+    def _presence(self, path: str) -> tuple[bool, str]:
+        if self.walked is not None and path in self.walked:
+            return True, ""  # a file the walk saw, not a link
+        return _presence(path)
 
     def get(self, folder: str) -> Any | None:
         """The cached result for a study folder if none of its inputs changed, else None."""
@@ -91,7 +105,7 @@ class StudyCache:
             return None
         fresh: list[FileStamp] = []
         for path, stamp, sha in item.stamps:
-            now = _stamp(path)
+            now = self._stamp(path)
             if now is None or stamp is None:
                 if now != stamp:
                     return None
@@ -104,7 +118,7 @@ class StudyCache:
                 return None
             fresh.append((path, now, sha))
         for path, seen in zip(item.absent, item.present, strict=True):
-            if _presence(path) != seen:
+            if self._presence(path) != seen:
                 return None
         if tuple(fresh) != item.stamps:  # touched but unchanged: trust the new stamps
             item.stamps = tuple(fresh)
@@ -178,19 +192,20 @@ def code_digest() -> str:
     return h.hexdigest()
 
 
-def open_cache(content: Path, context: str) -> StudyCache:
-    """The cache of ``content`` for this ``context`` (site, today, cwd), empty on a miss."""
+def open_cache(content: Path, context: str, walked: Walked | None = None) -> StudyCache:
+    """The cache of ``content`` for this ``context`` (site, today, cwd), empty on a miss;
+    ``walked``: the stamps of a fingerprint walk of ``content`` just before."""
     base = summary_cache.cache_dir()
     key = hashlib.sha256(f"{code_digest()}\0{context}".encode()).hexdigest()
     if base is None:
-        return StudyCache(key, None)
+        return StudyCache(key, None, walked=walked)
     tree = hashlib.sha256(str(content.resolve()).encode()).hexdigest()[:32]
     path = base.parent / "studies" / f"{tree}.pickle"
     try:
         with path.open("rb") as fh:
             data = pickle.load(fh)
         if data.get("version") == CACHE_VERSION and data.get("key") == key:
-            return StudyCache(key, path, data["entries"], data["written_ns"])
+            return StudyCache(key, path, data["entries"], data["written_ns"], walked=walked)
     except Exception:  # noqa: BLE001 - any unreadable cache is a miss
         pass
-    return StudyCache(key, path, changed=True)
+    return StudyCache(key, path, changed=True, walked=walked)

@@ -323,12 +323,17 @@ def _read_all(
 
 
 def load(
-    content: Path, today: dt.date, keep_going: bool | None = None, jobs: int = 1
+    content: Path,
+    today: dt.date,
+    keep_going: bool | None = None,
+    jobs: int = 1,
+    walked: study_cache.Walked | None = None,
 ) -> tuple[Catalogue | None, list[Problem]]:
     """Load and check the whole tree. The catalogue is None when any error was found,
     unless ``keep_going`` (default: site.yaml ``keep_going``): then the studies with errors
     are left out (``Catalogue.left_out``) and only errors outside them stop it. Studies
-    not in the study cache are read by ``jobs`` processes."""
+    not in the study cache are read by ``jobs`` processes; ``walked``: the file stamps of
+    the fingerprint walk just before (``fingerprint.take_walk``)."""
     content = content.resolve()
     problems: list[Problem] = []
     if not content.is_dir():
@@ -354,6 +359,7 @@ def load(
     cache = study_cache.open_cache(
         content,
         "\0".join([site.model_dump_json() if site else "", today.isoformat(), str(Path.cwd())]),
+        walked,
     )
     loaded: list[Any] = []  # per folder: (entry, problems, declared) or the E043 problem
     misses: list[int] = []
