@@ -308,7 +308,8 @@ def _run_build(options: BuildOptions, echo: Echo) -> bool:
     )
     if fp == "":
         return True
-    # the stamps the walk just took (none after --clean, which does not walk)
+    # the stamps the walk just took (none after --clean, which does not walk); held only
+    # while loading
     walked = fingerprint.take_walk()
     if options.clean:
         walked = None
@@ -325,6 +326,7 @@ def _run_build(options: BuildOptions, echo: Echo) -> bool:
     jobs = options.jobs or os.cpu_count() or 1
     with _kept_for_the_build():
         catalogue, found = load(options.content, options.today, options.keep_going, jobs, walked)
+        walked = None
     if found:
         echo(problems_mod.render(found))
     if catalogue is None:

@@ -63,7 +63,7 @@ def code_digest() -> str:
 # again (a tenth of loading after an edit at 10,000 studies). The build's result is then
 # that of the tree as walked, and the fingerprint it records is the walk's: a file
 # changed since is seen by the next build.
-Stamp = tuple[int, int, int, int]
+Stamp = os.stat_result  # kept as the walk got it: a no-op build never looks at it
 _WALKED: dict[str, Stamp] | None = None
 
 
@@ -114,7 +114,7 @@ def _walk(
             )
             newest[0] = max(newest[0], st.st_mtime_ns, st.st_ctime_ns)
             if stamps is not None and not entry.is_symlink():
-                stamps[entry.path] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+                stamps[entry.path] = st
 
 
 def _git_head(content: Path) -> str:

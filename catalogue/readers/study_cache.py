@@ -44,7 +44,7 @@ Stamp = tuple[int, int, int, int] | None
 # (path, stamp, sha256 or ""): one input file of a study
 FileStamp = tuple[str, Stamp, str]
 # path -> stamp of the files a fingerprint walk saw (pipeline/fingerprint.py)
-Walked = dict[str, tuple[int, int, int, int]]
+Walked = dict[str, os.stat_result]
 
 
 def _presence(path: str) -> tuple[bool, str]:
@@ -90,8 +90,10 @@ class StudyCache:
     walked: Walked | None = None
 
     def _stamp(self, path: str) -> Stamp:
-        known = self.walked.get(path) if self.walked is not None else None
-        return known if known is not None else _stamp(path)
+        st = self.walked.get(path) if self.walked is not None else None
+        if st is None:
+            return _stamp(path)
+        return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
     def _presence(self, path: str) -> tuple[bool, str]:
         if self.walked is not None and path in self.walked:
