@@ -656,27 +656,23 @@ class StudyEntry:
         source_digest: str,
         manifests: dict[str, ManifestSummary] | None = None,
     ) -> None:
-        body = (study, dict(manifests or {}))
         reps = tuple((ds.id, ds.representative) for ds in study.datasets if ds.representative)
         head = (study.accession, study.release_date, study.withdrawn is not None, folder, reps)
-        self._init(*head)
-        object.__setattr__(self, "source_digest", source_digest)
-        object.__setattr__(self, "_blob", None)
-        object.__setattr__(self, "_body", body)
+        self._fill(head, source_digest, None, (study, dict(manifests or {})))
 
-    def _init(
+    def _fill(
         self,
-        accession: str,
-        release: dt.date,
-        withdrawn: bool,
-        folder: str,
-        representatives: tuple[tuple[str, str], ...],
+        head: Head,
+        source_digest: str,
+        blob: bytes | None,
+        body: tuple[Study, dict[str, ManifestSummary]] | None,
     ) -> None:
-        object.__setattr__(self, "representatives", representatives)
-        object.__setattr__(self, "accession", accession)
-        object.__setattr__(self, "release_date", release)
-        object.__setattr__(self, "withdrawn", withdrawn)
-        object.__setattr__(self, "folder", folder)
+        """Every slot, from a study (``__init__``) or from its pickle (``__reduce__``)."""
+        for name, value in zip(HEAD_FIELDS, head, strict=True):
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "source_digest", source_digest)
+        object.__setattr__(self, "_blob", blob)
+        object.__setattr__(self, "_body", body)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"StudyEntry is immutable ({name})")
@@ -701,10 +697,6 @@ class StudyEntry:
     def manifests(self) -> dict[str, ManifestSummary]:  # dataset id -> summary
         return self._loaded()[1]
 
-    @property
-    def is_loaded(self) -> bool:
-        return self._body is not None
-
     def _pickled(self) -> bytes:
         if self._blob is None:
             return pickle.dumps(self._body, protocol=pickle.HIGHEST_PROTOCOL)
@@ -713,13 +705,7 @@ class StudyEntry:
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled as its light fields and the body's pickle: a worker, or the study
         cache, unpickles the model only if it asks for it."""
-        head = (
-            self.accession,
-            self.release_date,
-            self.withdrawn,
-            self.folder,
-            self.representatives,
-        )
+        head = tuple(getattr(self, name) for name in HEAD_FIELDS)
         return (_entry_from_blob, (head, self.source_digest, self._pickled()))
 
     def __eq__(self, other: object) -> bool:
@@ -780,10 +766,12 @@ class StudyEntry:
         return StudyState.PUBLIC
 
 
-# how many studies' models were unpickled in this process (the build reports it)
+# how many studies' models were unpickled in this process (tests/test_groups.py checks
+# that an edit unpickles few)
 LOADS = [0]
 
-
+# the light fields of a StudyEntry, in the order of its pickle's head
+HEAD_FIELDS = ("accession", "release_date", "withdrawn", "folder", "representatives")
 Head = tuple[str, dt.date, bool, str, tuple[tuple[str, str], ...]]
 
 
@@ -799,10 +787,7 @@ def _dump_entry(entry: StudyEntry, info: SerializationInfo) -> dict[str, Any]:
 
 def _entry_from_blob(head: Head, digest: str, blob: bytes) -> StudyEntry:
     entry = StudyEntry.__new__(StudyEntry)
-    entry._init(*head)
-    object.__setattr__(entry, "source_digest", digest)
-    object.__setattr__(entry, "_blob", blob)
-    object.__setattr__(entry, "_body", None)
+    entry._fill(head, digest, blob, None)
     return entry
 
 

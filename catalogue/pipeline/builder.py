@@ -308,11 +308,9 @@ def _run_build(options: BuildOptions, echo: Echo) -> bool:
     )
     if fp == "":
         return True
-    # the stamps the walk just took (none after --clean, which does not walk); held only
-    # while loading
+    # the stamps the walk just took, taken in any case so that no later build sees them
+    # (a --clean build does not walk: what is there is older than the tree)
     walked = fingerprint.take_walk()
-    if options.clean:
-        walked = None
     said: list[str] = []
     outer = echo
 
@@ -325,8 +323,14 @@ def _run_build(options: BuildOptions, echo: Echo) -> bool:
 
     jobs = options.jobs or os.cpu_count() or 1
     with _kept_for_the_build():
-        catalogue, found = load(options.content, options.today, options.keep_going, jobs, walked)
-        walked = None
+        catalogue, found = load(
+            options.content,
+            options.today,
+            options.keep_going,
+            jobs,
+            None if options.clean else walked,
+        )
+    del walked  # held only while loading
     if found:
         echo(problems_mod.render(found))
     if catalogue is None:

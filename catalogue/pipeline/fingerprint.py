@@ -80,9 +80,10 @@ def _walk(
     newest: list[int],
     stamps: dict[str, Stamp] | None = None,
     studies: str = "",
+    keeping: bool = False,
 ) -> None:
-    """``studies``: the path of the content tree's studies/ folder, below which the files'
-    stamps are kept in ``stamps``."""
+    """The files' stamps are kept in ``stamps`` below the folder ``studies`` (the content
+    tree's studies/): ``keeping`` says the walk is there."""
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as exc:
@@ -105,15 +106,14 @@ def _walk(
             if name == ".git":
                 continue  # the commit is taken from git itself
             h.update(f"D{name}\0".encode())
-            below = stamps if stamps is not None and entry.path.startswith(studies) else None
-            _walk(entry.path, h, newest, stamps if entry.path == studies else below, studies)
+            _walk(entry.path, h, newest, stamps, studies, keeping or entry.path == studies)
             h.update(b"U\0")
         else:
             h.update(
                 f"F{name}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}\0".encode()
             )
             newest[0] = max(newest[0], st.st_mtime_ns, st.st_ctime_ns)
-            if stamps is not None and not entry.is_symlink():
+            if keeping and stamps is not None and not entry.is_symlink():
                 stamps[entry.path] = st
 
 
